@@ -1,0 +1,630 @@
+//! Emits the server side of the contract: a trait with one method per
+//! operation, a response enum per operation, request validators and an axum
+//! router that authenticates, validates and calls the trait.
+
+use crate::Settings;
+use crate::error::{Error, SpecError};
+use crate::jsonschema_export;
+use crate::model::{Contract, Operation, Parameter, ParameterLocation, Response, SchemeLocation};
+use crate::names::{field_ident, pascal, pointer, type_ident};
+use heck::ToShoutySnakeCase;
+use proc_macro2::{Ident, Literal, TokenStream};
+use quote::{format_ident, quote};
+use serde_json::Value;
+
+/// Emits the server file.
+pub(crate) fn emit(contract: &Contract, settings: &Settings) -> Result<TokenStream, Error> {
+    let types = syn_path(&settings.types_crate)?;
+    let runtime = syn_path(&settings.runtime_crate)?;
+    let trait_ident = format_ident!("{}Api", pascal(&contract.title));
+    let mut errors = Vec::new();
+    let mut operations = Vec::new();
+    for operation in &contract.operations {
+        match OperationCode::new(contract, operation, &trait_ident, &types, &runtime) {
+            Ok(code) => operations.push(code),
+            Err(mut found) => errors.append(&mut found),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(Error::Spec(errors));
+    }
+    let base_path = &contract.base_path;
+    let schemes = schemes(contract, &runtime);
+    let secured = contract.operations.iter().any(|op| !op.security.is_empty());
+    let auth_items = if secured {
+        quote! {
+            /// The caller that [`Self::authenticate`] accepted.
+            type Identity: Send + Sync + 'static;
+
+            /// Checks a credential that a request carried and returns the
+            /// caller, or why it was rejected. The router answers a rejection
+            /// with the operation's `*_rejected` method.
+            fn authenticate(
+                &self,
+                meta: &#runtime::RequestMeta,
+                credential: Credential,
+            ) -> impl std::future::Future<Output = Result<Self::Identity, #runtime::AuthFailure>> + Send;
+        }
+    } else {
+        quote! {}
+    };
+    let params: Vec<_> = operations.iter().map(|op| &op.params_struct).collect();
+    let responses: Vec<_> = operations.iter().map(|op| &op.response_enum).collect();
+    let methods: Vec<_> = operations.iter().map(|op| &op.trait_methods).collect();
+    let handlers: Vec<_> = operations.iter().map(|op| &op.handler).collect();
+    let statics: Vec<_> = operations.iter().map(|op| &op.statics).collect();
+    let routes = routes(contract, &operations);
+    let title = &contract.title;
+    let trait_doc = format!(" The operations of the {title} API. Implement it and serve it with [`router`].");
+    Ok(quote! {
+        use std::sync::{Arc, LazyLock};
+        use axum::response::IntoResponse;
+
+        /// The path under which the API is served: the path of the spec's
+        /// first server URL.
+        pub const BASE_PATH: &str = #base_path;
+
+        #schemes
+        #(#params)*
+        #(#responses)*
+
+        #[doc = #trait_doc]
+        pub trait #trait_ident: Send + Sync + 'static {
+            /// The largest request body, in bytes, that the router reads;
+            /// a larger one gets the `rejected` response for `413`.
+            const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+            #auth_items
+            #(#methods)*
+        }
+
+        /// Returns a router that serves every operation under [`BASE_PATH`].
+        pub fn router<A: #trait_ident>(api: Arc<A>) -> axum::Router {
+            axum::Router::new()
+                #(#routes)*
+                .with_state(api)
+        }
+
+        #(#statics)*
+        #(#handlers)*
+    })
+}
+
+fn syn_path(text: &str) -> Result<syn::Path, Error> {
+    syn::parse_str(text).map_err(|error| Error::Format(format!("invalid crate path `{text}`: {error}")))
+}
+
+/// Emits the `SecurityScheme` enum and the `Credential` alias.
+fn schemes(contract: &Contract, runtime: &syn::Path) -> TokenStream {
+    if contract.schemes.is_empty() {
+        return quote! {};
+    }
+    let variants: Vec<Ident> = contract.schemes.iter().map(|s| type_ident(&s.name)).collect();
+    let names: Vec<&str> = contract.schemes.iter().map(|s| s.name.as_str()).collect();
+    let docs: Vec<String> = names.iter().map(|name| format!(" `{name}`")).collect();
+    let locations: Vec<TokenStream> = contract
+        .schemes
+        .iter()
+        .map(|scheme| location_tokens(&scheme.location, runtime))
+        .collect();
+    quote! {
+        /// The security schemes of the spec.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum SecurityScheme {
+            #( #[doc = #docs] #variants, )*
+        }
+
+        impl SecurityScheme {
+            /// Returns the scheme's name under `components/securitySchemes`.
+            pub fn name(self) -> &'static str {
+                match self {
+                    #( Self::#variants => #names, )*
+                }
+            }
+
+            /// Returns where the credential of this scheme travels.
+            pub fn location(self) -> #runtime::CredentialLocation {
+                match self {
+                    #( Self::#variants => #locations, )*
+                }
+            }
+        }
+
+        /// A credential taken from a request, tagged with its scheme.
+        pub type Credential = #runtime::Credential<SecurityScheme>;
+    }
+}
+
+fn location_tokens(location: &SchemeLocation, runtime: &syn::Path) -> TokenStream {
+    match location {
+        SchemeLocation::Header(name) => quote! { #runtime::CredentialLocation::Header(#name) },
+        SchemeLocation::Cookie(name) => quote! { #runtime::CredentialLocation::Cookie(#name) },
+        SchemeLocation::Bearer => quote! { #runtime::CredentialLocation::Bearer },
+    }
+}
+
+fn routes(contract: &Contract, operations: &[OperationCode]) -> Vec<TokenStream> {
+    let mut paths: Vec<&str> = Vec::new();
+    for operation in &contract.operations {
+        if !paths.contains(&operation.path.as_str()) {
+            paths.push(&operation.path);
+        }
+    }
+    paths
+        .into_iter()
+        .map(|path| {
+            let full = format!("{}{}", contract.base_path, path);
+            let mut methods = contract
+                .operations
+                .iter()
+                .zip(operations)
+                .filter(|(operation, _)| operation.path == path)
+                .map(|(operation, code)| {
+                    let method = format_ident!("{}", operation.method);
+                    let handler = &code.handler_ident;
+                    (method, handler)
+                });
+            let (first_method, first_handler) = methods.next().expect("a listed path has an operation");
+            let rest = methods.map(|(method, handler)| quote! { .#method(#handler::<A>) });
+            quote! { .route(#full, axum::routing::#first_method(#first_handler::<A>) #(#rest)*) }
+        })
+        .collect()
+}
+
+/// The generated code of one operation.
+struct OperationCode {
+    params_struct: TokenStream,
+    response_enum: TokenStream,
+    trait_methods: TokenStream,
+    statics: TokenStream,
+    handler: TokenStream,
+    handler_ident: Ident,
+}
+
+impl OperationCode {
+    fn new(
+        contract: &Contract,
+        operation: &Operation,
+        trait_ident: &Ident,
+        types: &syn::Path,
+        runtime: &syn::Path,
+    ) -> Result<Self, Vec<SpecError>> {
+        let mut errors = Vec::new();
+        let name = pascal(&operation.id);
+        let method_ident = field_ident(&operation.id);
+        let rejected_ident = format_ident!("{}_rejected", method_ident.to_string().trim_start_matches("r#"));
+        let handler_ident = format_ident!("handle_{}", method_ident.to_string().trim_start_matches("r#"));
+        let response_ident = format_ident!("{name}Response");
+        let params_ident = format_ident!("{name}Params");
+        let constant = operation.id.to_shouty_snake_case();
+
+        let mut params = Vec::new();
+        for (index, parameter) in operation.parameters.iter().enumerate() {
+            let at = pointer(&pointer(&operation.pointer, "parameters"), &index.to_string());
+            match ParamCode::new(contract, operation, parameter, &constant, types, runtime, &at) {
+                Ok(code) => params.push(code),
+                Err(error) => errors.push(error),
+            }
+        }
+        let body = match &operation.body {
+            Some(body) => {
+                let schema = serde_json::json!({ "$ref": format!("#/components/schemas/{}", body.type_name) });
+                let at = pointer(&operation.pointer, "requestBody");
+                match jsonschema_export::document(contract, &schema, &at) {
+                    Ok(json) => Some((body, json)),
+                    Err(error) => {
+                        errors.push(error);
+                        None
+                    }
+                }
+            }
+            None => None,
+        };
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+
+        let secured = !operation.security.is_empty();
+        let path_doc = format!(" `{} {}`", operation.method.to_uppercase(), operation.path);
+        let summary_doc = if operation.summary.is_empty() {
+            format!(" Handles `{}`.", operation.id)
+        } else {
+            format!(" {}", operation.summary)
+        };
+
+        // The parameter struct.
+        let params_struct = if params.is_empty() {
+            quote! {}
+        } else {
+            let fields = params.iter().map(|p| &p.field);
+            let doc = format!(" The parameters of `{}`.", operation.id);
+            quote! {
+                #[doc = #doc]
+                #[derive(Debug, Clone, PartialEq)]
+                pub struct #params_ident {
+                    #(#fields)*
+                }
+            }
+        };
+
+        // The response enum.
+        let response_enum = response_enum(operation, &response_ident, types, runtime);
+
+        // The trait methods.
+        let context_type = if secured {
+            quote! { #runtime::RequestContext<Self::Identity> }
+        } else {
+            quote! { #runtime::RequestContext<()> }
+        };
+        let params_arg = if params.is_empty() {
+            quote! {}
+        } else {
+            quote! { params: #params_ident, }
+        };
+        let body_arg = match &body {
+            Some((body, _)) => {
+                let body_type = type_ident(&body.type_name);
+                if body.required {
+                    quote! { body: #types::#body_type, }
+                } else {
+                    quote! { body: Option<#types::#body_type>, }
+                }
+            }
+            None => quote! {},
+        };
+        let rejected_doc = format!(
+            " Builds the response to a request for `{}` that the router rejected before calling [`Self::{}`]: invalid input, missing or rejected credentials, an unsupported media type or a body over [`Self::MAX_BODY_BYTES`].",
+            operation.id,
+            method_ident.to_string().trim_start_matches("r#"),
+        );
+        let trait_methods = quote! {
+            #[doc = #summary_doc]
+            ///
+            #[doc = #path_doc]
+            fn #method_ident(
+                &self,
+                context: #context_type,
+                #params_arg
+                #body_arg
+            ) -> impl std::future::Future<Output = #response_ident> + Send;
+
+            #[doc = #rejected_doc]
+            fn #rejected_ident(&self, meta: &#runtime::RequestMeta, rejection: #runtime::Rejection) -> #response_ident;
+        };
+
+        // Statics: parameter and body schemas, security alternatives.
+        let mut statics: Vec<TokenStream> = params.iter().map(|p| p.schema_static.clone()).collect();
+        let security_ident = format_ident!("{constant}_SECURITY");
+        if secured {
+            let alternatives = operation.security.iter().map(|name| {
+                let variant = type_ident(name);
+                let location = location_tokens(
+                    &contract.scheme(name).expect("the parser checked every scheme name").location,
+                    runtime,
+                );
+                quote! { (SecurityScheme::#variant, #location) }
+            });
+            statics.push(quote! {
+                const #security_ident: &[(SecurityScheme, #runtime::CredentialLocation)] = &[#(#alternatives),*];
+            });
+        }
+        let body_schema_ident = format_ident!("{constant}_BODY_SCHEMA");
+        if let Some((_, json)) = &body {
+            statics.push(quote! {
+                static #body_schema_ident: LazyLock<#runtime::Schema> = LazyLock::new(|| #runtime::Schema::new(#json));
+            });
+        }
+
+        // The handler.
+        let operation_id = &operation.id;
+        let authenticate = if secured {
+            quote! {
+                let credential = match #runtime::extract_credential(&parts.headers, #security_ident) {
+                    Ok(credential) => credential,
+                    Err(failure) => return reject(#runtime::Rejection::Unauthenticated(failure)),
+                };
+                let identity = match api.authenticate(&meta, credential).await {
+                    Ok(identity) => identity,
+                    Err(failure) => return reject(#runtime::Rejection::Unauthenticated(failure)),
+                };
+            }
+        } else {
+            quote! { let identity = (); }
+        };
+        let has_path = params.iter().any(|p| p.location == ParameterLocation::Path);
+        let has_query = params.iter().any(|p| p.location == ParameterLocation::Query);
+        let path_source = if has_path {
+            quote! { let path = #runtime::PathParams::from_parts(&mut parts).await; }
+        } else {
+            quote! {}
+        };
+        let query_source = if has_query {
+            quote! { let query = #runtime::QueryParams::from_parts(&parts); }
+        } else {
+            quote! {}
+        };
+        let extractions = params.iter().map(|p| &p.extraction);
+        let body_extraction = match &body {
+            Some((body, _)) => {
+                let body_type = type_ident(&body.type_name);
+                let required = body.required;
+                quote! {
+                    let body = match #runtime::json_body::<#types::#body_type>(
+                        &parts.headers,
+                        body,
+                        #required,
+                        A::MAX_BODY_BYTES,
+                        &#body_schema_ident,
+                        &mut violations,
+                    ).await {
+                        Ok(body) => body,
+                        Err(rejection) => return reject(rejection),
+                    };
+                }
+            }
+            None => quote! { drop(body); },
+        };
+        // Required values are `Some` unless a violation was recorded.
+        let mut bindings: Vec<TokenStream> = Vec::new();
+        let mut sources: Vec<TokenStream> = Vec::new();
+        for param in &params {
+            let ident = &param.local;
+            if param.required {
+                bindings.push(quote! { Some(#ident) });
+            } else {
+                bindings.push(quote! { #ident });
+            }
+            sources.push(quote! { #ident });
+        }
+        let mut call_args = Vec::new();
+        if !params.is_empty() {
+            let fields = params.iter().map(|p| {
+                let field = &p.field_ident;
+                let local = &p.local;
+                quote! { #field: #local }
+            });
+            call_args.push(quote! { #params_ident { #(#fields),* } });
+        }
+        if let Some((body, _)) = &body {
+            if body.required {
+                bindings.push(quote! { Some(body) });
+            } else {
+                bindings.push(quote! { body });
+            }
+            sources.push(quote! { body });
+            call_args.push(quote! { body });
+        }
+        let handler = quote! {
+            async fn #handler_ident<A: #trait_ident>(
+                axum::extract::State(api): axum::extract::State<Arc<A>>,
+                request: axum::extract::Request,
+            ) -> axum::response::Response {
+                let (mut parts, body) = request.into_parts();
+                let meta = #runtime::RequestMeta::new(&parts, #operation_id);
+                let reject = |rejection: #runtime::Rejection| {
+                    #runtime::log_rejection(&meta, &rejection);
+                    api.#rejected_ident(&meta, rejection).into_response()
+                };
+                #authenticate
+                let mut violations: Vec<#runtime::Violation> = Vec::new();
+                #path_source
+                #query_source
+                #(#extractions)*
+                #body_extraction
+                let (true, #(#bindings),*) = (violations.is_empty(), #(#sources),*) else {
+                    return reject(#runtime::Rejection::Invalid(violations));
+                };
+                let context = #runtime::RequestContext { meta, identity };
+                api.#method_ident(context, #(#call_args),*).await.into_response()
+            }
+        };
+        Ok(OperationCode {
+            params_struct,
+            response_enum,
+            trait_methods,
+            statics: quote! { #(#statics)* },
+            handler,
+            handler_ident,
+        })
+    }
+}
+
+fn response_enum(
+    operation: &Operation,
+    ident: &Ident,
+    types: &syn::Path,
+    runtime: &syn::Path,
+) -> TokenStream {
+    let variants: Vec<(Ident, &Response)> = operation
+        .responses
+        .iter()
+        .map(|response| (status_variant(response.status), response))
+        .collect();
+    let declarations = variants.iter().map(|(variant, response)| {
+        let doc = format!(" `{}`: {}", response.status, response.description.trim());
+        match &response.type_name {
+            Some(type_name) => {
+                let body = type_ident(type_name);
+                quote! { #[doc = #doc] #variant(#types::#body), }
+            }
+            None => quote! { #[doc = #doc] #variant, },
+        }
+    });
+    let arms = variants.iter().map(|(variant, response)| {
+        let status = Literal::u16_unsuffixed(response.status);
+        match &response.type_name {
+            Some(_) => quote! { Self::#variant(body) => #runtime::json_response(#status, &body), },
+            None => quote! { Self::#variant => #runtime::empty_response(#status), },
+        }
+    });
+    let status_arms = variants.iter().map(|(variant, response)| {
+        let status = Literal::u16_unsuffixed(response.status);
+        match &response.type_name {
+            Some(_) => quote! { Self::#variant(_) => #status, },
+            None => quote! { Self::#variant => #status, },
+        }
+    });
+    let doc = format!(" The responses that `{}` declares, one variant per status.", operation.id);
+    quote! {
+        #[doc = #doc]
+        #[derive(Debug, Clone, PartialEq)]
+        pub enum #ident {
+            #(#declarations)*
+        }
+
+        impl #ident {
+            /// Returns the HTTP status of this response.
+            pub fn status(&self) -> u16 {
+                match self {
+                    #(#status_arms)*
+                }
+            }
+        }
+
+        impl axum::response::IntoResponse for #ident {
+            fn into_response(self) -> axum::response::Response {
+                match self {
+                    #(#arms)*
+                }
+            }
+        }
+    }
+}
+
+/// Returns the variant name of a status: its reason phrase in PascalCase.
+pub(crate) fn status_variant(status: u16) -> Ident {
+    match http::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|code| code.canonical_reason())
+    {
+        Some(reason) => type_ident(&reason.replace('-', " ")),
+        None => format_ident!("Status{status}"),
+    }
+}
+
+/// The generated code of one parameter.
+struct ParamCode {
+    location: ParameterLocation,
+    required: bool,
+    field: TokenStream,
+    field_ident: Ident,
+    local: Ident,
+    schema_static: TokenStream,
+    extraction: TokenStream,
+}
+
+impl ParamCode {
+    fn new(
+        contract: &Contract,
+        operation: &Operation,
+        parameter: &Parameter,
+        constant: &str,
+        types: &syn::Path,
+        runtime: &syn::Path,
+        at: &str,
+    ) -> Result<Self, SpecError> {
+        let resolved = resolve_schema(contract, &parameter.schema);
+        let kind = match resolved.get("type").and_then(Value::as_str) {
+            Some("string") => quote! { #runtime::ParamKind::String },
+            Some("integer") => quote! { #runtime::ParamKind::Integer },
+            Some("number") => quote! { #runtime::ParamKind::Number },
+            Some("boolean") => quote! { #runtime::ParamKind::Boolean },
+            other => {
+                return Err(SpecError::new(
+                    pointer(at, "schema"),
+                    format!(
+                        "parameter `{}` of `{}` has type `{}`; only string, integer, number and boolean parameters are supported",
+                        parameter.name,
+                        operation.id,
+                        other.unwrap_or("none")
+                    ),
+                ));
+            }
+        };
+        let value_type = param_type(&parameter.schema, &resolved, types);
+        let field_ident = field_ident(&parameter.name);
+        let bare = field_ident.to_string().trim_start_matches("r#").to_string();
+        let local = format_ident!("param_{bare}");
+        let schema_ident = format_ident!("{constant}_{}_SCHEMA", bare.to_shouty_snake_case());
+        let json = jsonschema_export::document(contract, &parameter.schema, &pointer(at, "schema"))?;
+        let schema_static = quote! {
+            static #schema_ident: LazyLock<#runtime::Schema> = LazyLock::new(|| #runtime::Schema::new(#json));
+        };
+        let name = &parameter.name;
+        let required = parameter.required;
+        let (location, source) = match parameter.location {
+            ParameterLocation::Path => (quote! { #runtime::Location::Path }, quote! { path.get(#name) }),
+            ParameterLocation::Query => (quote! { #runtime::Location::Query }, quote! { query.get(#name) }),
+            ParameterLocation::Header => {
+                let lower = name.to_ascii_lowercase();
+                (quote! { #runtime::Location::Header }, quote! { #runtime::header_value(&parts.headers, #lower) })
+            }
+        };
+        let extraction = quote! {
+            let #local = #runtime::parameter::<#value_type>(
+                #source,
+                &#runtime::ParamSpec { location: #location, name: #name, required: #required, kind: #kind },
+                &#schema_ident,
+                &mut violations,
+            );
+        };
+        let doc = if parameter.description.is_empty() {
+            format!(" `{name}`")
+        } else {
+            format!(" {}", parameter.description)
+        };
+        let field_type = if required {
+            value_type.clone()
+        } else {
+            quote! { Option<#value_type> }
+        };
+        let field = quote! {
+            #[doc = #doc]
+            pub #field_ident: #field_type,
+        };
+        Ok(ParamCode {
+            location: parameter.location,
+            required,
+            field,
+            field_ident,
+            local,
+            schema_static,
+            extraction,
+        })
+    }
+}
+
+fn resolve_schema(contract: &Contract, schema: &Value) -> Value {
+    let mut current = schema.clone();
+    while let Some(name) = current
+        .get("$ref")
+        .and_then(Value::as_str)
+        .and_then(|target| target.strip_prefix("#/components/schemas/"))
+    {
+        match contract.schema(name) {
+            Some(next) => current = next.clone(),
+            None => break,
+        }
+    }
+    current
+}
+
+fn param_type(schema: &Value, resolved: &Value, types: &syn::Path) -> TokenStream {
+    if let Some(name) = schema
+        .get("$ref")
+        .and_then(Value::as_str)
+        .and_then(|target| target.strip_prefix("#/components/schemas/"))
+    {
+        let ident = type_ident(name);
+        return quote! { #types::#ident };
+    }
+    match resolved.get("type").and_then(Value::as_str) {
+        Some("integer") => match resolved.get("format").and_then(Value::as_str) {
+            Some("int32") => quote! { i32 },
+            _ => quote! { i64 },
+        },
+        Some("number") => quote! { f64 },
+        Some("boolean") => quote! { bool },
+        _ => quote! { String },
+    }
+}
