@@ -1,0 +1,199 @@
+//! Reading, parsing and validating JSON request bodies.
+
+use crate::rejection::{Location, Rejection, Violation};
+use crate::schema::Schema;
+use axum::body::Body;
+use http::HeaderMap;
+use http::header::CONTENT_TYPE;
+use serde::de::{DeserializeOwned, Error as _, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer};
+use serde_json::{Map, Value};
+
+/// Reads a JSON body and checks it against its schema.
+///
+/// Returns `Err` for a rejection that ends the request at once (wrong media
+/// type, body over `limit` bytes). Otherwise returns the typed body, or
+/// `None` after adding violations: an empty body that is required, invalid
+/// UTF-8, malformed JSON, duplicate keys, nesting over serde_json's limit of
+/// 128 levels, or a value that does not match the schema.
+pub async fn json_body<T: DeserializeOwned>(
+    headers: &HeaderMap,
+    body: Body,
+    required: bool,
+    limit: usize,
+    schema: &Schema,
+    violations: &mut Vec<Violation>,
+) -> Result<Option<T>, Rejection> {
+    let bytes = match axum::body::to_bytes(body, limit).await {
+        Ok(bytes) => bytes,
+        // `to_bytes` fails when the limit is passed or the connection
+        // breaks; a broken connection gets no response anyway.
+        Err(_) => return Err(Rejection::PayloadTooLarge(limit)),
+    };
+    if bytes.is_empty() {
+        if required {
+            violations.push(Violation::new(Location::Body, "", "required", "request body is required"));
+        }
+        return Ok(None);
+    }
+    check_content_type(headers)?;
+    let value = match parse_strict(&bytes) {
+        Ok(value) => value,
+        Err(violation) => {
+            violations.push(violation);
+            return Ok(None);
+        }
+    };
+    let found = schema.violations(&value, Location::Body, "");
+    if !found.is_empty() {
+        violations.extend(found);
+        return Ok(None);
+    }
+    match serde_json::from_value(value) {
+        Ok(typed) => Ok(Some(typed)),
+        Err(error) => {
+            violations.push(Violation::new(Location::Body, "", "invalid", format!("does not match the expected type: {error}")));
+            Ok(None)
+        }
+    }
+}
+
+fn check_content_type(headers: &HeaderMap) -> Result<(), Rejection> {
+    let Some(value) = headers.get(CONTENT_TYPE) else {
+        return Err(Rejection::UnsupportedMediaType(None));
+    };
+    let text = value.to_str().unwrap_or("");
+    let media = text.split(';').next().unwrap_or("").trim();
+    if media.eq_ignore_ascii_case("application/json") {
+        Ok(())
+    } else {
+        Err(Rejection::UnsupportedMediaType(Some(text.chars().take(100).collect())))
+    }
+}
+
+/// Parses JSON, rejecting invalid UTF-8 and duplicate object keys, which
+/// `serde_json::Value` would otherwise accept by keeping the last one.
+fn parse_strict(bytes: &[u8]) -> Result<Value, Violation> {
+    if let Err(error) = std::str::from_utf8(bytes) {
+        return Err(Violation::new(
+            Location::Body,
+            "",
+            "invalid_utf8",
+            format!("is not valid UTF-8 (at byte {})", error.valid_up_to()),
+        ));
+    }
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value = StrictValue::deserialize(&mut deserializer)
+        .and_then(|value| deserializer.end().map(|()| value.0))
+        .map_err(|error| {
+            let code = if error.to_string().starts_with("duplicate key") {
+                "duplicate_key"
+            } else {
+                "invalid_json"
+            };
+            Violation::new(Location::Body, "", code, format!("is not valid JSON: {error}"))
+        })?;
+    Ok(value)
+}
+
+struct StrictValue(Value);
+
+impl<'de> Deserialize<'de> for StrictValue {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(StrictVisitor).map(StrictValue)
+    }
+}
+
+struct StrictVisitor;
+
+impl<'de> Visitor<'de> for StrictVisitor {
+    type Value = Value;
+
+    fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, value: bool) -> Result<Value, E> {
+        Ok(Value::Bool(value))
+    }
+
+    fn visit_i64<E>(self, value: i64) -> Result<Value, E> {
+        Ok(Value::from(value))
+    }
+
+    fn visit_u64<E>(self, value: u64) -> Result<Value, E> {
+        Ok(Value::from(value))
+    }
+
+    fn visit_f64<E>(self, value: f64) -> Result<Value, E> {
+        Ok(serde_json::Number::from_f64(value).map_or(Value::Null, Value::Number))
+    }
+
+    fn visit_str<E>(self, value: &str) -> Result<Value, E> {
+        Ok(Value::String(value.to_string()))
+    }
+
+    fn visit_string<E>(self, value: String) -> Result<Value, E> {
+        Ok(Value::String(value))
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut access: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(StrictValue(item)) = access.next_element()? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Value, A::Error> {
+        let mut map = Map::new();
+        while let Some(key) = access.next_key::<String>()? {
+            if map.contains_key(&key) {
+                return Err(A::Error::custom(format!("duplicate key `{key}`")));
+            }
+            let StrictValue(value) = access.next_value()?;
+            map.insert(key, value);
+        }
+        Ok(Value::Object(map))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn duplicate_key_is_rejected() {
+        let violation = parse_strict(br#"{"a": 1, "a": 2}"#).unwrap_err();
+        assert_eq!(violation.code, "duplicate_key");
+    }
+
+    #[test]
+    fn invalid_utf8_is_rejected() {
+        let violation = parse_strict(b"{\"a\": \"\xff\"}").unwrap_err();
+        assert_eq!(violation.code, "invalid_utf8");
+    }
+
+    #[test]
+    fn deep_nesting_is_rejected() {
+        let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+        let violation = parse_strict(deep.as_bytes()).unwrap_err();
+        assert_eq!(violation.code, "invalid_json");
+    }
+
+    #[test]
+    fn trailing_garbage_is_rejected() {
+        let violation = parse_strict(b"{} x").unwrap_err();
+        assert_eq!(violation.code, "invalid_json");
+    }
+
+    #[test]
+    fn nested_value_parses() {
+        let value = parse_strict(br#"{"a": [1, 2.5, "x", null, {"b": true}]}"#).unwrap();
+        assert_eq!(value["a"][4]["b"], Value::Bool(true));
+    }
+}

@@ -1,0 +1,142 @@
+//! What the generated router rejects before an operation runs.
+
+use crate::credential::AuthFailure;
+use crate::meta::RequestMeta;
+
+/// Where a violation was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Location {
+    /// A path parameter.
+    Path,
+    /// A query parameter.
+    Query,
+    /// A header parameter.
+    Header,
+    /// The request body.
+    Body,
+}
+
+impl Location {
+    /// Returns the words that open an error sentence, such as `Invalid body`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Path => "Invalid path parameter",
+            Self::Query => "Invalid query parameter",
+            Self::Header => "Invalid header",
+            Self::Body => "Invalid body",
+        }
+    }
+}
+
+/// One way in which a request does not match the spec.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    /// Where the value travels.
+    pub location: Location,
+    /// The value's path, such as `filter_rules[0].op`, or the parameter
+    /// name; empty for the body as a whole.
+    pub path: String,
+    /// A stable, machine-readable code such as `max_length`.
+    pub code: String,
+    /// What is wrong, as the end of a sentence that starts with the path,
+    /// such as `must be at most 155 characters`.
+    pub message: String,
+}
+
+impl Violation {
+    /// Builds a violation.
+    pub fn new(
+        location: Location,
+        path: impl Into<String>,
+        code: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            location,
+            path: path.into(),
+            code: code.into(),
+            message: message.into(),
+        }
+    }
+
+    /// Returns one sentence, such as `Invalid body: name must be at most
+    /// 155 characters`.
+    pub fn sentence(&self) -> String {
+        if self.path.is_empty() {
+            format!("{}: {}", self.location.label(), self.message)
+        } else {
+            format!("{}: {} {}", self.location.label(), self.path, self.message)
+        }
+    }
+}
+
+/// A request the router answered without calling the operation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rejection {
+    /// Parameters or body do not match the spec. Holds every violation
+    /// found, sorted by location and path.
+    Invalid(Vec<Violation>),
+    /// No credential, a malformed one, or one the implementation rejected.
+    Unauthenticated(AuthFailure),
+    /// The body is not `application/json`; holds the `Content-Type` sent.
+    UnsupportedMediaType(Option<String>),
+    /// The body is larger than the limit, in bytes, that it holds.
+    PayloadTooLarge(usize),
+}
+
+impl Rejection {
+    /// Returns the HTTP status that fits the rejection.
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::Invalid(_) => 400,
+            Self::Unauthenticated(_) => 401,
+            Self::PayloadTooLarge(_) => 413,
+            Self::UnsupportedMediaType(_) => 415,
+        }
+    }
+
+    /// Returns one sentence for the caller that names what failed.
+    pub fn message(&self) -> String {
+        match self {
+            Self::Invalid(violations) => match violations.as_slice() {
+                [] => "Invalid request".to_string(),
+                [only] => only.sentence(),
+                [first, rest @ ..] => format!(
+                    "{} (and {} more {})",
+                    first.sentence(),
+                    rest.len(),
+                    if rest.len() == 1 { "violation" } else { "violations" }
+                ),
+            },
+            Self::Unauthenticated(failure) => failure.message(),
+            Self::UnsupportedMediaType(Some(sent)) => format!(
+                "Unsupported media type `{sent}`: send the body as `application/json`"
+            ),
+            Self::UnsupportedMediaType(None) => {
+                "Missing `Content-Type`: send the body as `application/json`".to_string()
+            }
+            Self::PayloadTooLarge(limit) => {
+                format!("Request body is larger than the limit of {limit} bytes")
+            }
+        }
+    }
+
+    /// Returns the violations of an [`Rejection::Invalid`], else nothing.
+    pub fn violations(&self) -> &[Violation] {
+        match self {
+            Self::Invalid(violations) => violations,
+            _ => &[],
+        }
+    }
+}
+
+/// Logs a rejection with the request id. Messages hold no credential.
+pub fn log_rejection(meta: &RequestMeta, rejection: &Rejection) {
+    tracing::info!(
+        request_id = %meta.request_id,
+        operation = meta.operation_id,
+        status = rejection.status(),
+        reason = %rejection.message(),
+        "request rejected"
+    );
+}
