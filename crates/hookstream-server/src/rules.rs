@@ -1,0 +1,215 @@
+//! The connection rules that the reference server enforces on top of the
+//! spec's schema: how `status` and `enabled` agree, which filter values
+//! fit which operator, what a filter field may name, and when a transform
+//! is valid.
+
+use hookstream_api::runtime::{Location, Violation};
+use hookstream_api::types::{
+    Connection, ConnectionPatch, ConnectionStatus, FilterOp, FilterRule, FilterValue, Nullable,
+};
+use rusqlite::types::Value as SqlValue;
+
+/// Filter field roots that take no sub-path.
+const LEAF_ROOTS: &[&str] = &["method", "content_type", "source_ip"];
+
+/// A column to write and its new value.
+pub type ColumnChange = (&'static str, SqlValue);
+
+/// Checks a patch against the stored row and returns the columns to write,
+/// or every rule it breaks.
+pub fn plan(patch: &ConnectionPatch, current: &Connection) -> Result<Vec<ColumnChange>, Vec<Violation>> {
+    let mut changes = Vec::new();
+    let mut violations = Vec::new();
+    if let Some(name) = &patch.name {
+        changes.push(("name", SqlValue::Text(name.clone())));
+    }
+    if let Some(description) = nullable_text(&patch.description) {
+        changes.push(("description", description));
+    }
+    plan_status(patch, current, &mut changes, &mut violations);
+    match &patch.filter_rules {
+        Nullable::Absent => {}
+        Nullable::Null => changes.push(("filter_rules", SqlValue::Null)),
+        Nullable::Value(rules) if rules.is_empty() => changes.push(("filter_rules", SqlValue::Null)),
+        Nullable::Value(rules) => {
+            if let Some(text) = normalize_rules(rules, &mut violations) {
+                changes.push(("filter_rules", SqlValue::Text(text)));
+            }
+        }
+    }
+    plan_transform(patch, current, &mut changes, &mut violations);
+    if violations.is_empty() {
+        Ok(changes)
+    } else {
+        Err(violations)
+    }
+}
+
+fn nullable_text(value: &Nullable<String>) -> Option<SqlValue> {
+    match value {
+        Nullable::Absent => None,
+        Nullable::Null => Some(SqlValue::Null),
+        Nullable::Value(text) => Some(SqlValue::Text(text.clone())),
+    }
+}
+
+/// `status` is authoritative and `enabled` is 0 exactly when it is
+/// `disabled`. `enabled: false` disables; `enabled: true` turns `disabled`
+/// into `active` and leaves `paused` alone.
+fn plan_status(
+    patch: &ConnectionPatch,
+    current: &Connection,
+    changes: &mut Vec<ColumnChange>,
+    violations: &mut Vec<Violation>,
+) {
+    let status = match (patch.enabled, patch.status) {
+        (None, None) => return,
+        (None, Some(status)) => status,
+        (Some(false), None | Some(ConnectionStatus::Disabled)) => ConnectionStatus::Disabled,
+        (Some(true), Some(status)) if status != ConnectionStatus::Disabled => status,
+        (Some(true), None) if current.status == ConnectionStatus::Disabled.as_str() => ConnectionStatus::Active,
+        (Some(true), None) => match current.status.parse() {
+            Ok(status) => status,
+            Err(_) => ConnectionStatus::Active,
+        },
+        (Some(enabled), Some(status)) => {
+            violations.push(Violation::new(
+                Location::Body,
+                "enabled",
+                "conflict",
+                format!("is {enabled} but status is '{status}'; a connection is disabled exactly when its status is 'disabled'"),
+            ));
+            return;
+        }
+    };
+    let enabled = i64::from(status != ConnectionStatus::Disabled);
+    changes.push(("status", SqlValue::Text(status.as_str().to_string())));
+    changes.push(("enabled", SqlValue::Integer(enabled)));
+}
+
+/// Checks every rule and returns them as normalized JSON text: header
+/// names lower-case, one rule per object with `field`, `op` and `value`.
+fn normalize_rules(rules: &[FilterRule], violations: &mut Vec<Violation>) -> Option<String> {
+    let before = violations.len();
+    let mut normalized = Vec::with_capacity(rules.len());
+    for (index, rule) in rules.iter().enumerate() {
+        let field = normalize_field(&rule.field, index, violations);
+        check_value(rule, index, violations);
+        normalized.push(FilterRule {
+            field,
+            op: rule.op,
+            value: rule.value.clone(),
+        });
+    }
+    if violations.len() > before {
+        return None;
+    }
+    Some(serde_json::to_string(&normalized).expect("filter rules always serialize"))
+}
+
+fn normalize_field(field: &str, index: usize, violations: &mut Vec<Violation>) -> String {
+    let path = format!("filter_rules[{index}].field");
+    let segments: Vec<&str> = field.split('.').collect();
+    let root = segments[0];
+    if segments.iter().any(|segment| segment.is_empty()) {
+        violations.push(Violation::new(Location::Body, path, "field", "must not have empty segments"));
+        return field.to_string();
+    }
+    if root == "headers" {
+        if segments.len() != 2 {
+            violations.push(Violation::new(
+                Location::Body,
+                path,
+                "field",
+                "must name exactly one header after `headers.`, for example `headers.x-event`",
+            ));
+            return field.to_string();
+        }
+        return format!("headers.{}", segments[1].to_ascii_lowercase());
+    }
+    if LEAF_ROOTS.contains(&root) && segments.len() > 1 {
+        violations.push(Violation::new(
+            Location::Body,
+            path,
+            "field",
+            format!("must be `{root}` alone, without a sub-path"),
+        ));
+    }
+    field.to_string()
+}
+
+fn check_value(rule: &FilterRule, index: usize, violations: &mut Vec<Violation>) {
+    let fits = match rule.op {
+        FilterOp::Eq | FilterOp::Neq => !matches!(rule.value, FilterValue::Array(_)),
+        FilterOp::Contains => matches!(rule.value, FilterValue::String(_)),
+        FilterOp::Gt | FilterOp::Gte | FilterOp::Lt | FilterOp::Lte => {
+            matches!(rule.value, FilterValue::Number(_))
+        }
+        FilterOp::Exists => matches!(rule.value, FilterValue::Boolean(_)),
+        FilterOp::In => matches!(rule.value, FilterValue::Array(_)),
+    };
+    if !fits {
+        let expected = match rule.op {
+            FilterOp::Eq | FilterOp::Neq => "a string, number or boolean",
+            FilterOp::Contains => "a string",
+            FilterOp::Gt | FilterOp::Gte | FilterOp::Lt | FilterOp::Lte => "a number",
+            FilterOp::Exists => "a boolean",
+            FilterOp::In => "a non-empty array of strings, numbers or booleans",
+        };
+        violations.push(Violation::new(
+            Location::Body,
+            format!("filter_rules[{index}].value"),
+            "op_mismatch",
+            format!("must be {expected} for op '{}'", rule.op),
+        ));
+    }
+}
+
+/// Parses a sent expression (an expression already stored is not checked
+/// again) and requires a non-empty expression when the merged row has
+/// `transform_enabled = 1`.
+fn plan_transform(
+    patch: &ConnectionPatch,
+    current: &Connection,
+    changes: &mut Vec<ColumnChange>,
+    violations: &mut Vec<Violation>,
+) {
+    if let Nullable::Value(expression) = &patch.transform_expression {
+        if !expression.trim().is_empty() {
+            if let Err(error) = crate::transform::parse(expression) {
+                violations.push(Violation::new(
+                    Location::Body,
+                    "transform_expression",
+                    "invalid_jsonata",
+                    format!(
+                        "is not a valid JSONata expression: {} at character {}: {}",
+                        error.code, error.position, error.message
+                    ),
+                ));
+            }
+        }
+    }
+    if let Some(description) = nullable_text(&patch.transform_expression) {
+        changes.push(("transform_expression", description));
+    }
+    if let Some(enabled) = patch.transform_enabled {
+        changes.push(("transform_enabled", SqlValue::Integer(i64::from(enabled))));
+    }
+    let enabled = patch
+        .transform_enabled
+        .unwrap_or(current.transform_enabled == 1);
+    let expression = match &patch.transform_expression {
+        Nullable::Absent => current.transform_expression.clone(),
+        Nullable::Null => None,
+        Nullable::Value(expression) => Some(expression.clone()),
+    };
+    let has_expression = expression.is_some_and(|text| !text.trim().is_empty());
+    if enabled && !has_expression {
+        violations.push(Violation::new(
+            Location::Body,
+            "transform_enabled",
+            "missing_expression",
+            "requires a non-empty transform_expression; send one, or set transform_enabled to false",
+        ));
+    }
+}
