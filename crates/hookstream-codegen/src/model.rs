@@ -17,6 +17,8 @@ const METHODS: &[&str] = &[
 /// A parsed and checked OpenAPI document.
 #[derive(Debug, Clone)]
 pub struct Contract {
+    /// The document as written.
+    pub(crate) source: Value,
     /// The document after inline body schemas were moved to components.
     pub(crate) document: Value,
     /// `info.title`.
@@ -129,10 +131,11 @@ impl Contract {
             return Err(Error::Parse("the document must be a mapping at the top level".into()));
         }
         let mut parser = Parser {
-            document,
+            document: document.clone(),
             errors: Vec::new(),
         };
-        let contract = parser.contract();
+        let mut contract = parser.contract();
+        contract.source = document;
         if parser.errors.is_empty() {
             Ok(contract)
         } else {
@@ -210,6 +213,7 @@ impl Parser {
         }
         self.check_unique_ids(&operations);
         Contract {
+            source: Value::Null,
             document: self.document.clone(),
             title,
             base_path,

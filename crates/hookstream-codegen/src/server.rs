@@ -55,6 +55,7 @@ pub(crate) fn emit(contract: &Contract, settings: &Settings) -> Result<TokenStre
     let statics: Vec<_> = operations.iter().map(|op| &op.statics).collect();
     let routes = routes(contract, &operations);
     let title = &contract.title;
+    let source_json = serde_json::to_string(&contract.source).expect("a JSON value always serializes");
     let trait_doc = format!(" The operations of the {title} API. Implement it and serve it with [`router`].");
     Ok(quote! {
         use std::sync::{Arc, LazyLock};
@@ -63,6 +64,9 @@ pub(crate) fn emit(contract: &Contract, settings: &Settings) -> Result<TokenStre
         /// The path under which the API is served: the path of the spec's
         /// first server URL.
         pub const BASE_PATH: &str = #base_path;
+
+        /// The source spec as JSON, for serving at `/openapi.json`.
+        pub const OPENAPI_JSON: &str = #source_json;
 
         #schemes
         #(#params)*

@@ -52,9 +52,19 @@ pub fn app(store: Store) -> Router {
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT));
     hookstream_api::router(api)
+        .route("/openapi.json", axum::routing::get(openapi))
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(layers)
+}
+
+/// Serves the contract, so that any OpenAPI tool can read it.
+async fn openapi() -> Response {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        hookstream_api::OPENAPI_JSON,
+    )
+        .into_response()
 }
 
 /// Answers a request that matches no route with a JSON `404`.
