@@ -16,6 +16,9 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 pub(crate) fn emit(contract: &Contract, settings: &Settings) -> Result<TokenStream, Error> {
     let mut document = contract.document.clone();
     loosen_parameters(&mut document);
+    drop_mixed_errors(contract, &mut document);
+    let module: syn::Path = syn::parse_str(&settings.client_module)
+        .map_err(|error| Error::Format(format!("invalid module path `{}`: {error}", settings.client_module)))?;
     let document: openapiv3::OpenAPI = serde_json::from_value(document)
         .map_err(|error| Error::Parse(format!("the document does not match OpenAPI 3.0: {error}")))?;
     let mut generation = GenerationSettings::new();
@@ -23,7 +26,7 @@ pub(crate) fn emit(contract: &Contract, settings: &Settings) -> Result<TokenStre
         .with_interface(InterfaceStyle::Builder)
         .with_tag(TagStyle::Merged)
         .with_hooks(HooksMode::Expected)
-        .with_inner_type(quote! { crate::Credentials });
+        .with_inner_type(quote! { #module::Credentials });
     for (name, schema) in contract.schemas() {
         let rust_path = format!("{}::{}", settings.types_crate, pascal(name));
         generation.with_replacement(pascal(name), rust_path, impls(schema).into_iter());
@@ -45,10 +48,16 @@ pub(crate) fn emit(contract: &Contract, settings: &Settings) -> Result<TokenStre
             return Err(Error::Progenitor(format!("progenitor panicked: {message}")));
         }
     };
-    let security = security(contract);
+    let security = security(contract, &module);
+    let decoders = contract
+        .operations
+        .iter()
+        .filter(|operation| operation.has_mixed_errors())
+        .map(|operation| error_decoder(operation, settings));
     Ok(quote! {
         #client
         #security
+        #(#decoders)*
     })
 }
 
@@ -88,6 +97,77 @@ fn loosen_parameter(parameter: &mut Value) {
     }
 }
 
+/// Removes the error responses of operations whose error statuses carry
+/// different body types, in the copy of the document that progenitor
+/// reads, because progenitor panics on them. The client then returns those
+/// responses as `Error::UnexpectedResponse`, and the generated
+/// `<Operation>ErrorResponse::from_response` decodes them by status.
+fn drop_mixed_errors(contract: &Contract, document: &mut Value) {
+    for operation in contract.operations.iter().filter(|op| op.has_mixed_errors()) {
+        let at = format!(
+            "/paths/{}/{}/responses",
+            operation.path.replace('~', "~0").replace('/', "~1"),
+            operation.method
+        );
+        if let Some(Value::Object(responses)) = document.pointer_mut(&at) {
+            responses.retain(|status, _| !status.starts_with(['4', '5']));
+        }
+    }
+}
+
+/// Emits the typed decoder for the error responses of an operation whose
+/// error statuses carry different body types.
+fn error_decoder(operation: &crate::model::Operation, settings: &Settings) -> TokenStream {
+    let types: syn::Path = syn::parse_str(&settings.types_crate).expect("checked by the server emitter");
+    let ident = format_ident!("{}ErrorResponse", pascal(&operation.id));
+    let mut variants = Vec::new();
+    let mut arms = Vec::new();
+    for response in operation.errors() {
+        let variant = crate::server::status_variant(response.status);
+        let status = proc_macro2::Literal::u16_unsuffixed(response.status);
+        let doc = format!(" `{}`: {}", response.status, response.description.trim());
+        match &response.type_name {
+            Some(type_name) => {
+                let body = type_ident(type_name);
+                variants.push(quote! { #[doc = #doc] #variant(#types::#body), });
+                arms.push(quote! {
+                    #status => serde_json::from_slice(&bytes)
+                        .map(Self::#variant)
+                        .map_err(|error| format!("invalid `{}` body: {error}", #status)),
+                });
+            }
+            None => {
+                variants.push(quote! { #[doc = #doc] #variant, });
+                arms.push(quote! { #status => Ok(Self::#variant), });
+            }
+        }
+    }
+    let doc = format!(
+        " The error responses of `{}`, decoded by status. The client returns them as `Error::UnexpectedResponse` because their bodies differ in type.",
+        operation.id
+    );
+    quote! {
+        #[doc = #doc]
+        #[derive(Debug, Clone, PartialEq)]
+        pub enum #ident {
+            #(#variants)*
+        }
+
+        impl #ident {
+            /// Decodes a response by its status; fails for an undeclared
+            /// status or a body that does not match the declared type.
+            pub async fn from_response(response: reqwest::Response) -> Result<Self, String> {
+                let status = response.status().as_u16();
+                let bytes = response.bytes().await.map_err(|error| error.to_string())?;
+                match status {
+                    #(#arms)*
+                    other => Err(format!("status {other} is not declared for this operation")),
+                }
+            }
+        }
+    }
+}
+
 /// Returns the traits a shared type implements, which progenitor needs to
 /// know about for parameters.
 fn impls(schema: &Value) -> Vec<TypeImpl> {
@@ -102,7 +182,7 @@ fn impls(schema: &Value) -> Vec<TypeImpl> {
 
 /// Emits `Credentials`, one setter per scheme, and the hook that attaches
 /// the credential an operation accepts.
-fn security(contract: &Contract) -> TokenStream {
+fn security(contract: &Contract, module: &syn::Path) -> TokenStream {
     let fields: Vec<_> = contract.schemes.iter().map(|s| field_ident(&s.name)).collect();
     let setters = contract.schemes.iter().map(|scheme| {
         let field = field_ident(&scheme.name);
@@ -157,6 +237,19 @@ fn security(contract: &Contract) -> TokenStream {
         }
     };
     let names: Vec<String> = fields.iter().map(|f| f.to_string()).collect();
+    let attach = if scheme_variants.is_empty() {
+        quote! {
+            let _ = (request, info);
+        }
+    } else {
+        quote! {
+            for scheme in accepted_schemes(info.operation_id) {
+                match scheme {
+                    #(#attach_arms)*
+                }
+            }
+        }
+    };
     quote! {
         /// The credentials a [`Client`] sends, one optional value per
         /// security scheme of the spec. Set them with the `with_*` methods
@@ -188,18 +281,13 @@ fn security(contract: &Contract) -> TokenStream {
             }
         }
 
-        impl ClientHooks<crate::Credentials> for Client {
+        impl ClientHooks<#module::Credentials> for Client {
             async fn pre<E>(
                 &self,
                 request: &mut reqwest::Request,
                 info: &OperationInfo,
             ) -> Result<(), Error<E>> {
-                #[allow(unused_variables)]
-                for scheme in accepted_schemes(info.operation_id) {
-                    match scheme {
-                        #(#attach_arms)*
-                    }
-                }
+                #attach
                 Ok(())
             }
         }

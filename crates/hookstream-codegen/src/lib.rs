@@ -15,6 +15,7 @@ mod server;
 mod types;
 
 pub use error::{Error, SpecError};
+pub use format::header;
 pub use model::Contract;
 
 /// Where the generated code finds the crates it refers to.
@@ -28,6 +29,9 @@ pub struct Settings {
     pub types_crate: String,
     /// The Rust path of the server runtime crate.
     pub runtime_crate: String,
+    /// The Rust path of the module that holds the generated client, such as
+    /// `crate` when the client file is a crate's root module.
+    pub client_module: String,
 }
 
 /// The generated files, formatted and with their header.

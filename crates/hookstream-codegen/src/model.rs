@@ -121,6 +121,23 @@ pub struct Response {
     pub type_name: Option<String>,
 }
 
+impl Operation {
+    /// Returns the declared error responses (4xx and 5xx).
+    pub(crate) fn errors(&self) -> impl Iterator<Item = &Response> {
+        self.responses.iter().filter(|response| response.status >= 400)
+    }
+
+    /// Returns true when the error responses carry more than one body type,
+    /// which progenitor cannot express.
+    pub(crate) fn has_mixed_errors(&self) -> bool {
+        let mut kinds = self.errors().map(|response| &response.type_name);
+        match kinds.next() {
+            Some(first) => kinds.any(|kind| kind != first),
+            None => false,
+        }
+    }
+}
+
 impl Contract {
     /// Parses and checks a document given as YAML or JSON text.
     pub fn parse(text: &str) -> Result<Self, Error> {
@@ -522,29 +539,34 @@ impl Parser {
         responses
     }
 
-    /// Checks what progenitor asserts: one body type for all success statuses
-    /// and one for all error statuses.
+    /// Checks what progenitor asserts for success statuses: they share one
+    /// body type. Error statuses may differ; the client emitter adapts them.
     fn check_response_types(&mut self, responses: &[Response], at: &str) {
-        let groups: [(&str, fn(u16) -> bool); 2] = [
-            ("success (2xx)", |s| (200..300).contains(&s)),
-            ("error (4xx and 5xx)", |s| s >= 400),
-        ];
-        for (label, member) in groups {
-            let kinds: Vec<&Response> = responses.iter().filter(|r| member(r.status)).collect();
-            if let Some(first) = kinds.first() {
-                for other in &kinds[1..] {
-                    if other.type_name != first.type_name {
-                        self.fail(
-                            pointer(at, &other.status.to_string()),
-                            format!(
-                                "{label} responses must share one body type, because progenitor panics otherwise: `{}` has {} but `{}` has {}",
-                                other.status,
-                                describe(&other.type_name),
-                                first.status,
-                                describe(&first.type_name),
-                            ),
-                        );
-                    }
+        for response in responses {
+            if !(200..300).contains(&response.status) && response.status < 400 {
+                self.fail(
+                    pointer(at, &response.status.to_string()),
+                    format!("status `{}` is not supported; declare 2xx, 4xx and 5xx statuses only", response.status),
+                );
+            }
+        }
+        let successes: Vec<&Response> = responses.iter().filter(|r| (200..300).contains(&r.status)).collect();
+        if successes.is_empty() {
+            self.fail(at, "an operation needs at least one 2xx response");
+        }
+        if let Some(first) = successes.first() {
+            for other in &successes[1..] {
+                if other.type_name != first.type_name {
+                    self.fail(
+                        pointer(at, &other.status.to_string()),
+                        format!(
+                            "success responses must share one body type, because progenitor panics otherwise: `{}` has {} but `{}` has {}",
+                            other.status,
+                            describe(&other.type_name),
+                            first.status,
+                            describe(&first.type_name),
+                        ),
+                    );
                 }
             }
         }

@@ -398,19 +398,29 @@ impl OperationCode {
             sources.push(quote! { body });
             call_args.push(quote! { body });
         }
+        let parts_binding = if has_path {
+            quote! { let (mut parts, body) = request.into_parts(); }
+        } else {
+            quote! { let (parts, body) = request.into_parts(); }
+        };
+        let violations_binding = if params.is_empty() && body.is_none() {
+            quote! { let violations: Vec<#runtime::Violation> = Vec::new(); }
+        } else {
+            quote! { let mut violations: Vec<#runtime::Violation> = Vec::new(); }
+        };
         let handler = quote! {
             async fn #handler_ident<A: #trait_ident>(
                 axum::extract::State(api): axum::extract::State<Arc<A>>,
                 request: axum::extract::Request,
             ) -> axum::response::Response {
-                let (mut parts, body) = request.into_parts();
+                #parts_binding
                 let meta = #runtime::RequestMeta::new(&parts, #operation_id);
                 let reject = |rejection: #runtime::Rejection| {
                     #runtime::log_rejection(&meta, &rejection);
                     api.#rejected_ident(&meta, rejection).into_response()
                 };
                 #authenticate
-                let mut violations: Vec<#runtime::Violation> = Vec::new();
+                #violations_binding
                 #path_source
                 #query_source
                 #(#extractions)*
@@ -472,6 +482,7 @@ fn response_enum(
     quote! {
         #[doc = #doc]
         #[derive(Debug, Clone, PartialEq)]
+        #[allow(clippy::large_enum_variant)]
         pub enum #ident {
             #(#declarations)*
         }
