@@ -100,32 +100,24 @@ impl AuthFailure {
     }
 }
 
-/// Returns the first credential the request carries, trying the accepted
-/// schemes in order. A credential that is present but malformed stops the
-/// search, so a request never falls through to a weaker scheme by accident.
+/// Returns the credential of the first scheme in `accepted` that the
+/// request carries. Every accepted location is checked, and a malformed
+/// value in any of them rejects the request even when another is valid.
 pub fn extract_credential<S: Copy>(
     headers: &HeaderMap,
     accepted: &[(S, CredentialLocation)],
 ) -> Result<Credential<S>, AuthFailure> {
+    let mut first = None;
     for &(scheme, location) in accepted {
         if let Some(value) = find(headers, location)? {
             check_token(&value, location)?;
-            return Ok(Credential {
+            first.get_or_insert(Credential {
                 scheme,
                 secret: Secret(value),
             });
         }
     }
-    if headers.contains_key(AUTHORIZATION)
-        && accepted
-            .iter()
-            .any(|(_, location)| *location == CredentialLocation::Bearer)
-    {
-        return Err(AuthFailure::Malformed {
-            reason: "the `Authorization` header must use the `Bearer` scheme".into(),
-        });
-    }
-    Err(AuthFailure::Missing {
+    first.ok_or_else(|| AuthFailure::Missing {
         accepted: accepted.iter().map(|(_, l)| l.describe()).collect(),
     })
 }
@@ -139,7 +131,9 @@ fn find(headers: &HeaderMap, location: CredentialLocation) -> Result<Option<Stri
             };
             let (scheme, token) = value.split_once(' ').unwrap_or((&value, ""));
             if !scheme.eq_ignore_ascii_case("bearer") {
-                return Ok(None);
+                return Err(AuthFailure::Malformed {
+                    reason: "the `Authorization` header must use the `Bearer` scheme".into(),
+                });
             }
             Ok(Some(token.trim_start_matches(' ').to_string()))
         }
@@ -245,6 +239,28 @@ mod tests {
     fn basic_authorization_is_malformed() {
         let error = extract_credential(&headers(&[("authorization", "Basic dTpw")]), ACCEPTED).unwrap_err();
         assert!(matches!(error, AuthFailure::Malformed { .. }), "{error:?}");
+    }
+
+    #[test]
+    fn basic_beside_valid_cookie_is_malformed() {
+        let map = headers(&[("cookie", "session=tok"), ("authorization", "Basic dTpw")]);
+        let error = extract_credential(&map, ACCEPTED).unwrap_err();
+        assert!(matches!(error, AuthFailure::Malformed { .. }), "{error:?}");
+    }
+
+    #[test]
+    fn empty_bearer_beside_valid_key_is_malformed() {
+        let map = headers(&[("x-api-key", "k1"), ("authorization", "Bearer")]);
+        let error = extract_credential(&map, ACCEPTED).unwrap_err();
+        assert!(matches!(error, AuthFailure::Malformed { .. }), "{error:?}");
+    }
+
+    #[test]
+    fn first_valid_scheme_is_chosen() {
+        let map = headers(&[("authorization", "Bearer t"), ("x-api-key", "k1")]);
+        let credential = extract_credential(&map, ACCEPTED).unwrap();
+        assert_eq!(credential.scheme, 1);
+        assert_eq!(credential.secret.expose(), "k1");
     }
 
     #[test]
