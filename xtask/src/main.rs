@@ -101,9 +101,18 @@ fn product_outputs(root: &Path) -> Result<Vec<Output>> {
     let generated = hookstream_codegen::generate(&text, &settings)
         .with_context(|| format!("cannot generate from {SPEC}"))?;
     Ok(vec![
-        ("crates/hookstream-types/src/generated.rs".into(), generated.types),
-        ("crates/hookstream-api/src/generated.rs".into(), generated.server),
-        ("crates/hookstream-client/src/generated.rs".into(), generated.client),
+        (
+            "crates/hookstream-types/src/generated.rs".into(),
+            generated.types,
+        ),
+        (
+            "crates/hookstream-api/src/generated.rs".into(),
+            generated.server,
+        ),
+        (
+            "crates/hookstream-client/src/generated.rs".into(),
+            generated.client,
+        ),
     ])
 }
 
@@ -154,8 +163,8 @@ fn fixture_outputs(root: &Path) -> Result<Vec<Output>> {
 fn fixture_names(root: &Path) -> Result<Vec<String>> {
     let folder = root.join(FIXTURES);
     let mut names = Vec::new();
-    for entry in std::fs::read_dir(&folder)
-        .with_context(|| format!("cannot list {}", folder.display()))?
+    for entry in
+        std::fs::read_dir(&folder).with_context(|| format!("cannot list {}", folder.display()))?
     {
         let path = entry?.path();
         let Some(name) = path.file_name().and_then(|n| n.to_str()) else {

@@ -7,7 +7,7 @@ use std::sync::{Arc, LazyLock};
 /// first server URL.
 pub const BASE_PATH: &str = "/v1";
 /// The source spec as JSON, for serving at `/openapi.json`.
-pub const OPENAPI_JSON: &str = "{\"openapi\":\"3.0.3\",\"info\":{\"title\":\"hookstream\",\"version\":\"1.0.0\",\"description\":\"The hookstream webhook API. A connection routes events from a webhook\\nsource to a destination, optionally filtered by content rules and\\nreshaped by a JSONata transform.\\n\"},\"servers\":[{\"url\":\"https://hookstream.io/v1\"}],\"security\":[{\"apiKeyHeader\":[]},{\"sessionCookie\":[]},{\"bearerAuth\":[]}],\"paths\":{\"/connections/{id}\":{\"patch\":{\"operationId\":\"update_connection\",\"summary\":\"Partially update a connection by its ID.\",\"description\":\"Updates only the properties present in the body. `null` clears a\\nnullable property, and an empty `filter_rules` array removes every\\nrule.\\n\",\"tags\":[\"connections\"],\"parameters\":[{\"$ref\":\"#/components/parameters/ResourceId\"}],\"requestBody\":{\"required\":true,\"content\":{\"application/json\":{\"schema\":{\"$ref\":\"#/components/schemas/ConnectionPatch\"}}}},\"responses\":{\"200\":{\"description\":\"The updated connection.\",\"content\":{\"application/json\":{\"schema\":{\"$ref\":\"#/components/schemas/ConnectionResponse\"}}}},\"400\":{\"description\":\"Validation error\",\"content\":{\"application/json\":{\"schema\":{\"$ref\":\"#/components/schemas/Error\"}}}},\"401\":{\"description\":\"Unauthorized\",\"content\":{\"application/json\":{\"schema\":{\"$ref\":\"#/components/schemas/Error\"}}}},\"404\":{\"description\":\"Connection not found\",\"content\":{\"application/json\":{\"schema\":{\"$ref\":\"#/components/schemas/Error\"}}}},\"413\":{\"description\":\"Request body too large\",\"content\":{\"application/json\":{\"schema\":{\"$ref\":\"#/components/schemas/Error\"}}}},\"415\":{\"description\":\"Unsupported media type\",\"content\":{\"application/json\":{\"schema\":{\"$ref\":\"#/components/schemas/Error\"}}}},\"500\":{\"description\":\"Internal server error\",\"content\":{\"application/json\":{\"schema\":{\"$ref\":\"#/components/schemas/Error\"}}}}}}}},\"components\":{\"securitySchemes\":{\"apiKeyHeader\":{\"type\":\"apiKey\",\"in\":\"header\",\"name\":\"X-API-Key\"},\"sessionCookie\":{\"type\":\"apiKey\",\"in\":\"cookie\",\"name\":\"better-auth.session_token\"},\"bearerAuth\":{\"type\":\"http\",\"scheme\":\"bearer\",\"description\":\"An API key sent as `Authorization: Bearer <key>`.\"}},\"parameters\":{\"ResourceId\":{\"name\":\"id\",\"in\":\"path\",\"required\":true,\"description\":\"Resource ID (32-char hex)\",\"schema\":{\"type\":\"string\",\"pattern\":\"^[0-9a-f]{32}$\"}}},\"schemas\":{\"ConnectionPatch\":{\"type\":\"object\",\"description\":\"The properties of a connection to change. Absent properties keep their value.\",\"additionalProperties\":false,\"minProperties\":1,\"properties\":{\"name\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":155},\"description\":{\"type\":\"string\",\"maxLength\":500,\"nullable\":true},\"enabled\":{\"type\":\"boolean\"},\"filter_rules\":{\"type\":\"array\",\"description\":\"Rules that an event must all match to pass. `null` or `[]` removes every rule.\",\"maxItems\":50,\"nullable\":true,\"items\":{\"$ref\":\"#/components/schemas/FilterRule\"}},\"status\":{\"$ref\":\"#/components/schemas/ConnectionStatus\"},\"transform_enabled\":{\"type\":\"boolean\"},\"transform_expression\":{\"type\":\"string\",\"description\":\"A JSONata expression applied to each event.\",\"maxLength\":65536,\"nullable\":true}}},\"ConnectionStatus\":{\"type\":\"string\",\"enum\":[\"active\",\"paused\",\"disabled\"]},\"FilterRule\":{\"type\":\"object\",\"description\":\"One content rule. `value` must fit `op`: a string, number or boolean\\nfor `eq` and `neq`; a string for `contains`; a number for `gt`, `gte`,\\n`lt` and `lte`; a boolean for `exists`; a non-empty array of scalars\\nfor `in`.\\n\",\"additionalProperties\":false,\"required\":[\"field\",\"op\",\"value\"],\"properties\":{\"field\":{\"type\":\"string\",\"description\":\"A dot path whose root is `payload`, `headers`, `method`,\\n`content_type` or `source_ip`, for example `payload.data.amount`\\nor `headers.x-event`.\\n\",\"minLength\":1,\"maxLength\":500,\"pattern\":\"^(payload|headers|method|content_type|source_ip)(\\\\.[^.]+)*$\"},\"op\":{\"$ref\":\"#/components/schemas/FilterOp\"},\"value\":{\"$ref\":\"#/components/schemas/FilterValue\"}}},\"FilterOp\":{\"type\":\"string\",\"enum\":[\"eq\",\"neq\",\"contains\",\"gt\",\"gte\",\"lt\",\"lte\",\"exists\",\"in\"]},\"FilterValue\":{\"description\":\"The value a rule compares with.\",\"oneOf\":[{\"type\":\"string\"},{\"type\":\"number\"},{\"type\":\"boolean\"},{\"type\":\"array\",\"minItems\":1,\"items\":{\"$ref\":\"#/components/schemas/FilterScalar\"}}]},\"FilterScalar\":{\"oneOf\":[{\"type\":\"string\"},{\"type\":\"number\"},{\"type\":\"boolean\"}]},\"ConnectionResponse\":{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"connection\"],\"properties\":{\"connection\":{\"nullable\":true,\"allOf\":[{\"$ref\":\"#/components/schemas/Connection\"}]}}},\"Connection\":{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"id\",\"org_id\",\"env_id\",\"source_id\",\"destination_id\",\"name\",\"description\",\"enabled\",\"filter_rules\",\"status\",\"event_count\",\"last_event_at\",\"created_at\",\"updated_at\",\"transform_enabled\",\"transform_expression\",\"source_name\",\"destination_name\"],\"properties\":{\"id\":{\"type\":\"string\"},\"org_id\":{\"type\":\"string\"},\"env_id\":{\"type\":\"string\"},\"source_id\":{\"type\":\"string\"},\"destination_id\":{\"type\":\"string\"},\"name\":{\"type\":\"string\"},\"description\":{\"type\":\"string\",\"nullable\":true},\"enabled\":{\"type\":\"integer\",\"minimum\":0,\"maximum\":1},\"filter_rules\":{\"type\":\"string\",\"description\":\"The filter rules as JSON text, or null when every event passes.\",\"nullable\":true},\"status\":{\"type\":\"string\"},\"event_count\":{\"type\":\"integer\",\"format\":\"int64\"},\"last_event_at\":{\"type\":\"string\",\"nullable\":true},\"created_at\":{\"type\":\"string\",\"format\":\"date-time\"},\"updated_at\":{\"type\":\"string\",\"format\":\"date-time\"},\"transform_enabled\":{\"type\":\"integer\",\"minimum\":0,\"maximum\":1},\"transform_expression\":{\"type\":\"string\",\"nullable\":true},\"source_name\":{\"type\":\"string\",\"nullable\":true},\"destination_name\":{\"type\":\"string\",\"nullable\":true}}},\"Error\":{\"type\":\"object\",\"required\":[\"error\",\"status\",\"request_id\"],\"properties\":{\"error\":{\"type\":\"string\",\"description\":\"One sentence that names what failed.\"},\"status\":{\"type\":\"integer\",\"description\":\"The HTTP status code.\"},\"request_id\":{\"type\":\"string\"},\"details\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/components/schemas/ErrorDetail\"}}}},\"ErrorDetail\":{\"type\":\"object\",\"required\":[\"path\",\"code\",\"message\"],\"properties\":{\"path\":{\"type\":\"string\",\"description\":\"Where the violation is, for example `filter_rules[0].op`.\"},\"code\":{\"type\":\"string\"},\"message\":{\"type\":\"string\"}}}}}}";
+pub const OPENAPI_JSON: &str = "{\"openapi\":\"3.0.3\",\"info\":{\"title\":\"hookstream\",\"version\":\"1.0.0\",\"description\":\"The hookstream webhook API. A connection routes events from a webhook\\nsource to a destination, optionally filtered by content rules and\\nreshaped by a JSONata transform.\\n\"},\"servers\":[{\"url\":\"https://hookstream.io/v1\"}],\"security\":[{\"apiKeyHeader\":[]},{\"sessionCookie\":[]},{\"bearerAuth\":[]}],\"paths\":{\"/connections/{id}\":{\"patch\":{\"operationId\":\"update_connection\",\"summary\":\"Partially update a connection by its ID.\",\"description\":\"Updates only the properties present in the body. `null` clears a\\nnullable property, and an empty `filter_rules` array removes every\\nrule.\\n\",\"tags\":[\"connections\"],\"parameters\":[{\"$ref\":\"#/components/parameters/ResourceId\"}],\"requestBody\":{\"required\":true,\"content\":{\"application/json\":{\"schema\":{\"$ref\":\"#/components/schemas/ConnectionPatch\"}}}},\"responses\":{\"200\":{\"description\":\"The updated connection.\",\"content\":{\"application/json\":{\"schema\":{\"$ref\":\"#/components/schemas/ConnectionResponse\"}}}},\"400\":{\"description\":\"Validation error\",\"content\":{\"application/json\":{\"schema\":{\"$ref\":\"#/components/schemas/Error\"}}}},\"401\":{\"description\":\"Unauthorized\",\"content\":{\"application/json\":{\"schema\":{\"$ref\":\"#/components/schemas/Error\"}}}},\"404\":{\"description\":\"Connection not found\",\"content\":{\"application/json\":{\"schema\":{\"$ref\":\"#/components/schemas/Error\"}}}},\"413\":{\"description\":\"Request body too large\",\"content\":{\"application/json\":{\"schema\":{\"$ref\":\"#/components/schemas/Error\"}}}},\"415\":{\"description\":\"Unsupported media type\",\"content\":{\"application/json\":{\"schema\":{\"$ref\":\"#/components/schemas/Error\"}}}},\"500\":{\"description\":\"Internal server error\",\"content\":{\"application/json\":{\"schema\":{\"$ref\":\"#/components/schemas/Error\"}}}}}}}},\"components\":{\"securitySchemes\":{\"apiKeyHeader\":{\"type\":\"apiKey\",\"in\":\"header\",\"name\":\"X-API-Key\"},\"sessionCookie\":{\"type\":\"apiKey\",\"in\":\"cookie\",\"name\":\"better-auth.session_token\"},\"bearerAuth\":{\"type\":\"http\",\"scheme\":\"bearer\",\"description\":\"An API key sent as `Authorization: Bearer <key>`.\"}},\"parameters\":{\"ResourceId\":{\"name\":\"id\",\"in\":\"path\",\"required\":true,\"description\":\"Resource ID (32-char hex)\",\"schema\":{\"type\":\"string\",\"pattern\":\"^[0-9a-f]{32}$\"}}},\"schemas\":{\"ConnectionPatch\":{\"type\":\"object\",\"description\":\"The properties of a connection to change. Absent properties keep their value.\",\"additionalProperties\":false,\"minProperties\":1,\"properties\":{\"name\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":155},\"description\":{\"type\":\"string\",\"maxLength\":500,\"nullable\":true},\"enabled\":{\"type\":\"boolean\"},\"filter_rules\":{\"type\":\"array\",\"description\":\"Rules that an event must all match to pass. `null` or `[]` removes every rule.\",\"maxItems\":50,\"nullable\":true,\"items\":{\"$ref\":\"#/components/schemas/FilterRule\"}},\"status\":{\"$ref\":\"#/components/schemas/ConnectionStatus\"},\"transform_enabled\":{\"type\":\"boolean\"},\"transform_expression\":{\"type\":\"string\",\"description\":\"A JSONata expression applied to each event.\",\"maxLength\":65536,\"nullable\":true}}},\"ConnectionStatus\":{\"type\":\"string\",\"enum\":[\"active\",\"paused\",\"disabled\"]},\"FilterRule\":{\"type\":\"object\",\"description\":\"One content rule. `value` must fit `op`: a string, number or boolean\\nfor `eq` and `neq`; a string for `contains`; a number for `gt`, `gte`,\\n`lt` and `lte`; a boolean for `exists`; a non-empty array of scalars\\nfor `in`.\\n\",\"additionalProperties\":false,\"required\":[\"field\",\"op\",\"value\"],\"properties\":{\"field\":{\"type\":\"string\",\"description\":\"A dot path whose root is `payload`, `headers`, `method`,\\n`content_type` or `source_ip`, for example `payload.data.amount`\\nor `headers.x-event`.\\n\",\"minLength\":1,\"maxLength\":500,\"pattern\":\"^(payload|headers|method|content_type|source_ip)(\\\\.[^.]+)*$\"},\"op\":{\"$ref\":\"#/components/schemas/FilterOp\"},\"value\":{\"$ref\":\"#/components/schemas/FilterValue\"}}},\"FilterOp\":{\"type\":\"string\",\"enum\":[\"eq\",\"neq\",\"contains\",\"gt\",\"gte\",\"lt\",\"lte\",\"exists\",\"in\"]},\"FilterValue\":{\"description\":\"The value a rule compares with.\",\"oneOf\":[{\"type\":\"string\"},{\"type\":\"number\"},{\"type\":\"boolean\"},{\"type\":\"array\",\"minItems\":1,\"items\":{\"$ref\":\"#/components/schemas/FilterScalar\"}}]},\"FilterScalar\":{\"oneOf\":[{\"type\":\"string\"},{\"type\":\"number\"},{\"type\":\"boolean\"}]},\"ConnectionResponse\":{\"type\":\"object\",\"required\":[\"connection\"],\"properties\":{\"connection\":{\"nullable\":true,\"allOf\":[{\"$ref\":\"#/components/schemas/Connection\"}]}}},\"Connection\":{\"type\":\"object\",\"required\":[\"id\",\"org_id\",\"env_id\",\"source_id\",\"destination_id\",\"name\",\"description\",\"enabled\",\"filter_rules\",\"status\",\"event_count\",\"last_event_at\",\"created_at\",\"updated_at\",\"transform_enabled\",\"transform_expression\",\"source_name\",\"destination_name\"],\"properties\":{\"id\":{\"type\":\"string\"},\"org_id\":{\"type\":\"string\"},\"env_id\":{\"type\":\"string\"},\"source_id\":{\"type\":\"string\"},\"destination_id\":{\"type\":\"string\"},\"name\":{\"type\":\"string\"},\"description\":{\"type\":\"string\",\"nullable\":true},\"enabled\":{\"type\":\"integer\",\"minimum\":0,\"maximum\":1},\"filter_rules\":{\"type\":\"string\",\"description\":\"The filter rules as JSON text, or null when every event passes.\",\"nullable\":true},\"status\":{\"type\":\"string\"},\"event_count\":{\"type\":\"integer\",\"format\":\"int64\"},\"last_event_at\":{\"type\":\"string\",\"nullable\":true},\"created_at\":{\"type\":\"string\",\"format\":\"date-time\"},\"updated_at\":{\"type\":\"string\",\"format\":\"date-time\"},\"transform_enabled\":{\"type\":\"integer\",\"minimum\":0,\"maximum\":1},\"transform_expression\":{\"type\":\"string\",\"nullable\":true},\"source_name\":{\"type\":\"string\",\"nullable\":true},\"destination_name\":{\"type\":\"string\",\"nullable\":true}}},\"Error\":{\"type\":\"object\",\"required\":[\"error\",\"status\",\"request_id\"],\"properties\":{\"error\":{\"type\":\"string\",\"description\":\"One sentence that names what failed.\"},\"status\":{\"type\":\"integer\",\"description\":\"The HTTP status code.\"},\"request_id\":{\"type\":\"string\"},\"details\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/components/schemas/ErrorDetail\"}}}},\"ErrorDetail\":{\"type\":\"object\",\"required\":[\"path\",\"code\",\"message\"],\"properties\":{\"path\":{\"type\":\"string\",\"description\":\"Where the violation is, for example `filter_rules[0].op`.\"},\"code\":{\"type\":\"string\"},\"message\":{\"type\":\"string\"}}}}}}";
 /// The security schemes of the spec.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SecurityScheme {
@@ -48,6 +48,7 @@ pub struct UpdateConnectionParams {
 }
 /// The responses that `update_connection` declares, one variant per status.
 #[derive(Debug, Clone, PartialEq)]
+#[allow(clippy::large_enum_variant)]
 pub enum UpdateConnectionResponse {
     /// `200`: The updated connection.
     Ok(hookstream_types::ConnectionResponse),
@@ -131,6 +132,73 @@ pub fn router<A: HookstreamApi>(api: Arc<A>) -> axum::Router {
         )
         .with_state(api)
 }
+/// The OpenAPI document of this server, derived by utoipa from the
+/// handlers and the model types (OpenAPI 3.1).
+#[derive(Debug, utoipa::OpenApi)]
+#[openapi(
+    info(title = "hookstream", version = "1.0.0"),
+    servers((url = "https://hookstream.io/v1")),
+    paths(handle_update_connection),
+    components(
+        schemas(
+            hookstream_types::ConnectionPatch,
+            hookstream_types::ConnectionStatus,
+            hookstream_types::FilterRule,
+            hookstream_types::FilterOp,
+            hookstream_types::FilterValue,
+            hookstream_types::FilterScalar,
+            hookstream_types::ConnectionResponse,
+            hookstream_types::Connection,
+            hookstream_types::Error,
+            hookstream_types::ErrorDetail
+        )
+    ),
+    modifiers(&SpecDetails),
+)]
+pub struct ApiDoc;
+/// Adds to [`ApiDoc`] what the derives cannot express: the security
+/// schemes and `minProperties`.
+struct SpecDetails;
+impl utoipa::Modify for SpecDetails {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        #[allow(unused_variables)]
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "apiKeyHeader",
+            utoipa::openapi::security::SecurityScheme::ApiKey(
+                utoipa::openapi::security::ApiKey::Header(
+                    utoipa::openapi::security::ApiKeyValue::new("X-API-Key"),
+                ),
+            ),
+        );
+        components.add_security_scheme(
+            "sessionCookie",
+            utoipa::openapi::security::SecurityScheme::ApiKey(
+                utoipa::openapi::security::ApiKey::Cookie(
+                    utoipa::openapi::security::ApiKeyValue::new("better-auth.session_token"),
+                ),
+            ),
+        );
+        components.add_security_scheme(
+            "bearerAuth",
+            utoipa::openapi::security::SecurityScheme::Http(utoipa::openapi::security::Http::new(
+                utoipa::openapi::security::HttpAuthScheme::Bearer,
+            )),
+        );
+        if let Some(utoipa::openapi::RefOr::T(utoipa::openapi::schema::Schema::Object(object))) =
+            components.schemas.get_mut("ConnectionPatch")
+        {
+            object.min_properties = Some(1);
+        }
+        if let Some(utoipa::openapi::RefOr::T(utoipa::openapi::schema::Schema::OneOf(one_of))) =
+            components.schemas.get_mut("FilterValue")
+            && let Some(utoipa::openapi::RefOr::T(utoipa::openapi::schema::Schema::Array(array))) =
+                one_of.items.get_mut(3usize)
+        {
+            array.min_items = Some(1);
+        }
+    }
+}
 static UPDATE_CONNECTION_ID_SCHEMA: LazyLock<hookstream_runtime::Schema> = LazyLock::new(|| {
     hookstream_runtime::Schema::new(
         "{\"type\":\"string\",\"pattern\":\"^[0-9a-f]{32}$\",\"$schema\":\"https://json-schema.org/draft/2020-12/schema\"}",
@@ -155,6 +223,46 @@ static UPDATE_CONNECTION_BODY_SCHEMA: LazyLock<hookstream_runtime::Schema> = Laz
         "{\"$ref\":\"#/$defs/ConnectionPatch\",\"$schema\":\"https://json-schema.org/draft/2020-12/schema\",\"$defs\":{\"ConnectionPatch\":{\"type\":\"object\",\"description\":\"The properties of a connection to change. Absent properties keep their value.\",\"additionalProperties\":false,\"minProperties\":1,\"properties\":{\"name\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":155},\"description\":{\"type\":[\"string\",\"null\"],\"maxLength\":500},\"enabled\":{\"type\":\"boolean\"},\"filter_rules\":{\"type\":[\"array\",\"null\"],\"description\":\"Rules that an event must all match to pass. `null` or `[]` removes every rule.\",\"maxItems\":50,\"items\":{\"$ref\":\"#/$defs/FilterRule\"}},\"status\":{\"$ref\":\"#/$defs/ConnectionStatus\"},\"transform_enabled\":{\"type\":\"boolean\"},\"transform_expression\":{\"type\":[\"string\",\"null\"],\"description\":\"A JSONata expression applied to each event.\",\"maxLength\":65536}}},\"ConnectionStatus\":{\"type\":\"string\",\"enum\":[\"active\",\"paused\",\"disabled\"]},\"FilterOp\":{\"type\":\"string\",\"enum\":[\"eq\",\"neq\",\"contains\",\"gt\",\"gte\",\"lt\",\"lte\",\"exists\",\"in\"]},\"FilterRule\":{\"type\":\"object\",\"description\":\"One content rule. `value` must fit `op`: a string, number or boolean\\nfor `eq` and `neq`; a string for `contains`; a number for `gt`, `gte`,\\n`lt` and `lte`; a boolean for `exists`; a non-empty array of scalars\\nfor `in`.\\n\",\"additionalProperties\":false,\"required\":[\"field\",\"op\",\"value\"],\"properties\":{\"field\":{\"type\":\"string\",\"description\":\"A dot path whose root is `payload`, `headers`, `method`,\\n`content_type` or `source_ip`, for example `payload.data.amount`\\nor `headers.x-event`.\\n\",\"minLength\":1,\"maxLength\":500,\"pattern\":\"^(payload|headers|method|content_type|source_ip)(\\\\.[^.]+)*$\"},\"op\":{\"$ref\":\"#/$defs/FilterOp\"},\"value\":{\"$ref\":\"#/$defs/FilterValue\"}}},\"FilterScalar\":{\"oneOf\":[{\"type\":\"string\"},{\"type\":\"number\"},{\"type\":\"boolean\"}]},\"FilterValue\":{\"description\":\"The value a rule compares with.\",\"oneOf\":[{\"type\":\"string\"},{\"type\":\"number\"},{\"type\":\"boolean\"},{\"type\":\"array\",\"minItems\":1,\"items\":{\"$ref\":\"#/$defs/FilterScalar\"}}]}}}",
     )
 });
+#[utoipa::path(
+    patch,
+    path = "/connections/{id}",
+    operation_id = "update_connection",
+    params(("id" = String, Path)),
+    request_body(
+        content = hookstream_types::ConnectionPatch,
+        content_type = "application/json"
+    ),
+    responses(
+        (
+            status = 200,
+            description = "The updated connection.",
+            body = hookstream_types::ConnectionResponse
+        ),
+        (status = 400, description = "Validation error", body = hookstream_types::Error),
+        (status = 401, description = "Unauthorized", body = hookstream_types::Error),
+        (
+            status = 404,
+            description = "Connection not found",
+            body = hookstream_types::Error
+        ),
+        (
+            status = 413,
+            description = "Request body too large",
+            body = hookstream_types::Error
+        ),
+        (
+            status = 415,
+            description = "Unsupported media type",
+            body = hookstream_types::Error
+        ),
+        (
+            status = 500,
+            description = "Internal server error",
+            body = hookstream_types::Error
+        )
+    ),
+    security(("apiKeyHeader" = []), ("sessionCookie" = []), ("bearerAuth" = [])),
+)]
 async fn handle_update_connection<A: HookstreamApi>(
     axum::extract::State(api): axum::extract::State<Arc<A>>,
     request: axum::extract::Request,

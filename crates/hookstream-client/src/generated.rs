@@ -318,7 +318,6 @@ impl ClientHooks<crate::Credentials> for Client {
         request: &mut reqwest::Request,
         info: &OperationInfo,
     ) -> Result<(), Error<E>> {
-        #[allow(unused_variables)]
         for scheme in accepted_schemes(info.operation_id) {
             match scheme {
                 Scheme::ApiKeyHeader => {

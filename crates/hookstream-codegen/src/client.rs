@@ -6,8 +6,8 @@ use crate::Settings;
 use crate::error::Error;
 use crate::model::{Contract, SchemeLocation};
 use crate::names::{field_ident, pascal, type_ident};
-use progenitor::{GenerationSettings, Generator, HooksMode, InterfaceStyle, TagStyle, TypeImpl};
 use proc_macro2::TokenStream;
+use progenitor::{GenerationSettings, Generator, HooksMode, InterfaceStyle, TagStyle, TypeImpl};
 use quote::{format_ident, quote};
 use serde_json::Value;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -17,10 +17,15 @@ pub(crate) fn emit(contract: &Contract, settings: &Settings) -> Result<TokenStre
     let mut document = contract.document.clone();
     loosen_parameters(&mut document);
     drop_mixed_errors(contract, &mut document);
-    let module: syn::Path = syn::parse_str(&settings.client_module)
-        .map_err(|error| Error::Format(format!("invalid module path `{}`: {error}", settings.client_module)))?;
-    let document: openapiv3::OpenAPI = serde_json::from_value(document)
-        .map_err(|error| Error::Parse(format!("the document does not match OpenAPI 3.0: {error}")))?;
+    let module: syn::Path = syn::parse_str(&settings.client_module).map_err(|error| {
+        Error::Format(format!(
+            "invalid module path `{}`: {error}",
+            settings.client_module
+        ))
+    })?;
+    let document: openapiv3::OpenAPI = serde_json::from_value(document).map_err(|error| {
+        Error::Parse(format!("the document does not match OpenAPI 3.0: {error}"))
+    })?;
     let mut generation = GenerationSettings::new();
     generation
         .with_interface(InterfaceStyle::Builder)
@@ -90,10 +95,10 @@ fn loosen_parameters(document: &mut Value) {
 }
 
 fn loosen_parameter(parameter: &mut Value) {
-    if let Some(schema) = parameter.get_mut("schema").and_then(Value::as_object_mut) {
-        if !schema.contains_key("$ref") {
-            schema.retain(|key, _| key == "type" || key == "format");
-        }
+    if let Some(schema) = parameter.get_mut("schema").and_then(Value::as_object_mut)
+        && !schema.contains_key("$ref")
+    {
+        schema.retain(|key, _| key == "type" || key == "format");
     }
 }
 
@@ -103,7 +108,11 @@ fn loosen_parameter(parameter: &mut Value) {
 /// responses as `Error::UnexpectedResponse`, and the generated
 /// `<Operation>ErrorResponse::from_response` decodes them by status.
 fn drop_mixed_errors(contract: &Contract, document: &mut Value) {
-    for operation in contract.operations.iter().filter(|op| op.has_mixed_errors()) {
+    for operation in contract
+        .operations
+        .iter()
+        .filter(|op| op.has_mixed_errors())
+    {
         let at = format!(
             "/paths/{}/{}/responses",
             operation.path.replace('~', "~0").replace('/', "~1"),
@@ -118,7 +127,8 @@ fn drop_mixed_errors(contract: &Contract, document: &mut Value) {
 /// Emits the typed decoder for the error responses of an operation whose
 /// error statuses carry different body types.
 fn error_decoder(operation: &crate::model::Operation, settings: &Settings) -> TokenStream {
-    let types: syn::Path = syn::parse_str(&settings.types_crate).expect("checked by the server emitter");
+    let types: syn::Path =
+        syn::parse_str(&settings.types_crate).expect("checked by the server emitter");
     let ident = format_ident!("{}ErrorResponse", pascal(&operation.id));
     let mut variants = Vec::new();
     let mut arms = Vec::new();
@@ -183,14 +193,27 @@ fn impls(schema: &Value) -> Vec<TypeImpl> {
 /// Emits `Credentials`, one setter per scheme, and the hook that attaches
 /// the credential an operation accepts.
 fn security(contract: &Contract, module: &syn::Path) -> TokenStream {
-    let fields: Vec<_> = contract.schemes.iter().map(|s| field_ident(&s.name)).collect();
+    let fields: Vec<_> = contract
+        .schemes
+        .iter()
+        .map(|s| field_ident(&s.name))
+        .collect();
     let setters = contract.schemes.iter().map(|scheme| {
         let field = field_ident(&scheme.name);
         let setter = format_ident!("with_{}", field.to_string().trim_start_matches("r#"));
         let doc = match &scheme.location {
-            SchemeLocation::Header(header) => format!(" Sends `value` in the `{header}` header (scheme `{}`).", scheme.name),
-            SchemeLocation::Cookie(cookie) => format!(" Sends `value` as the `{cookie}` cookie (scheme `{}`).", scheme.name),
-            SchemeLocation::Bearer => format!(" Sends `Authorization: Bearer <value>` (scheme `{}`).", scheme.name),
+            SchemeLocation::Header(header) => format!(
+                " Sends `value` in the `{header}` header (scheme `{}`).",
+                scheme.name
+            ),
+            SchemeLocation::Cookie(cookie) => format!(
+                " Sends `value` as the `{cookie}` cookie (scheme `{}`).",
+                scheme.name
+            ),
+            SchemeLocation::Bearer => format!(
+                " Sends `Authorization: Bearer <value>` (scheme `{}`).",
+                scheme.name
+            ),
         };
         quote! {
             #[doc = #doc]
@@ -208,14 +231,22 @@ fn security(contract: &Contract, module: &syn::Path) -> TokenStream {
         let schemes = operation.security.iter().map(|name| type_ident(name));
         quote! { #id => &[#(Scheme::#schemes),*], }
     });
-    let scheme_variants: Vec<_> = contract.schemes.iter().map(|s| type_ident(&s.name)).collect();
+    let scheme_variants: Vec<_> = contract
+        .schemes
+        .iter()
+        .map(|s| type_ident(&s.name))
+        .collect();
     let attach_arms = contract.schemes.iter().map(|scheme| {
         let variant = type_ident(&scheme.name);
         let field = field_ident(&scheme.name);
         let attach = match &scheme.location {
-            SchemeLocation::Header(header) => quote! { attach_header(request, #header, value.clone()) },
+            SchemeLocation::Header(header) => {
+                quote! { attach_header(request, #header, value.clone()) }
+            }
             SchemeLocation::Cookie(cookie) => quote! { attach_cookie(request, #cookie, value) },
-            SchemeLocation::Bearer => quote! { attach_header(request, "authorization", format!("Bearer {value}")) },
+            SchemeLocation::Bearer => {
+                quote! { attach_header(request, "authorization", format!("Bearer {value}")) }
+            }
         };
         quote! {
             Scheme::#variant => {

@@ -33,7 +33,11 @@ fn rustfmt(source: &str) -> Result<String, Error> {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|error| Error::Format(format!("cannot run `{rustfmt}`: {error}; install it with `rustup component add rustfmt`")))?;
+        .map_err(|error| {
+            Error::Format(format!(
+                "cannot run `{rustfmt}`: {error}; install it with `rustup component add rustfmt`"
+            ))
+        })?;
     child
         .stdin
         .take()

@@ -10,7 +10,13 @@ use crate::model::Contract;
 use serde_json::{Map, Value, json};
 
 /// Keywords that OpenAPI 3.0 adds and that do not affect validation.
-const ANNOTATIONS: &[&str] = &["example", "xml", "externalDocs", "discriminator", "deprecated"];
+const ANNOTATIONS: &[&str] = &[
+    "example",
+    "xml",
+    "externalDocs",
+    "discriminator",
+    "deprecated",
+];
 
 /// Returns a JSON Schema document whose root is `schema`, with every
 /// component it reaches under `$defs`. Fails when the result does not
@@ -26,13 +32,19 @@ pub(crate) fn document(contract: &Contract, schema: &Value, at: &str) -> Result<
             map
         }
     };
-    root.insert("$schema".into(), json!("https://json-schema.org/draft/2020-12/schema"));
+    root.insert(
+        "$schema".into(),
+        json!("https://json-schema.org/draft/2020-12/schema"),
+    );
     if !defs.is_empty() {
         root.insert("$defs".into(), Value::Object(defs));
     }
     let document = Value::Object(root);
     if let Err(error) = jsonschema::validator_for(&document) {
-        return Err(SpecError::new(at, format!("the schema is not valid JSON Schema: {error}")));
+        return Err(SpecError::new(
+            at,
+            format!("the schema is not valid JSON Schema: {error}"),
+        ));
     }
     Ok(serde_json::to_string(&document).expect("a JSON value always serializes"))
 }
@@ -81,7 +93,10 @@ pub(crate) fn convert(schema: &Value) -> Value {
             continue;
         }
         let converted = match key.as_str() {
-            "$ref" => match value.as_str().and_then(|t| t.strip_prefix("#/components/schemas/")) {
+            "$ref" => match value
+                .as_str()
+                .and_then(|t| t.strip_prefix("#/components/schemas/"))
+            {
                 Some(name) => json!(format!("#/$defs/{name}")),
                 None => value.clone(),
             },
@@ -155,12 +170,16 @@ mod tests {
     #[test]
     fn nullable_string_gets_null_type() {
         let converted = convert(&json!({"type": "string", "nullable": true, "maxLength": 3}));
-        assert_eq!(converted, json!({"type": ["string", "null"], "maxLength": 3}));
+        assert_eq!(
+            converted,
+            json!({"type": ["string", "null"], "maxLength": 3})
+        );
     }
 
     #[test]
     fn nullable_ref_becomes_any_of() {
-        let converted = convert(&json!({"nullable": true, "allOf": [{"$ref": "#/components/schemas/A"}]}));
+        let converted =
+            convert(&json!({"nullable": true, "allOf": [{"$ref": "#/components/schemas/A"}]}));
         assert_eq!(
             converted,
             json!({"anyOf": [{"allOf": [{"$ref": "#/$defs/A"}]}, {"type": "null"}]})
@@ -170,12 +189,16 @@ mod tests {
     #[test]
     fn nullable_enum_accepts_null() {
         let converted = convert(&json!({"type": "string", "enum": ["a"], "nullable": true}));
-        assert_eq!(converted, json!({"type": ["string", "null"], "enum": ["a", null]}));
+        assert_eq!(
+            converted,
+            json!({"type": ["string", "null"], "enum": ["a", null]})
+        );
     }
 
     #[test]
     fn boolean_exclusive_minimum_becomes_number() {
-        let converted = convert(&json!({"type": "integer", "minimum": 3, "exclusiveMinimum": true}));
+        let converted =
+            convert(&json!({"type": "integer", "minimum": 3, "exclusiveMinimum": true}));
         assert_eq!(converted, json!({"type": "integer", "exclusiveMinimum": 3}));
     }
 }

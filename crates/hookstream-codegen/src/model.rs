@@ -124,7 +124,9 @@ pub struct Response {
 impl Operation {
     /// Returns the declared error responses (4xx and 5xx).
     pub(crate) fn errors(&self) -> impl Iterator<Item = &Response> {
-        self.responses.iter().filter(|response| response.status >= 400)
+        self.responses
+            .iter()
+            .filter(|response| response.status >= 400)
     }
 
     /// Returns true when the error responses carry more than one body type,
@@ -145,7 +147,9 @@ impl Contract {
             serde_yaml::from_str(text).map_err(|error| Error::Parse(error.to_string()))?;
         let document = yaml_to_json(yaml).map_err(Error::Parse)?;
         if !document.is_object() {
-            return Err(Error::Parse("the document must be a mapping at the top level".into()));
+            return Err(Error::Parse(
+                "the document must be a mapping at the top level".into(),
+            ));
         }
         let mut parser = Parser {
             document: document.clone(),
@@ -251,9 +255,14 @@ impl Parser {
             Some(version) if version.starts_with("3.0.") => {}
             Some(version) => self.fail(
                 "#/openapi",
-                format!("OpenAPI {version} is not supported: progenitor reads only 3.0.x documents"),
+                format!(
+                    "OpenAPI {version} is not supported: progenitor reads only 3.0.x documents"
+                ),
             ),
-            None => self.fail("#/openapi", "missing `openapi` version; write `openapi: 3.0.3`"),
+            None => self.fail(
+                "#/openapi",
+                "missing `openapi` version; write `openapi: 3.0.3`",
+            ),
         }
     }
 
@@ -326,7 +335,10 @@ impl Parser {
                         other => {
                             self.fail(
                                 pointer(&at, "in"),
-                                format!("apiKey `in: {}` is not supported; use `header` or `cookie`", other.unwrap_or("")),
+                                format!(
+                                    "apiKey `in: {}` is not supported; use `header` or `cookie`",
+                                    other.unwrap_or("")
+                                ),
                             );
                             continue;
                         }
@@ -337,7 +349,10 @@ impl Parser {
                     other => {
                         self.fail(
                             pointer(&at, "scheme"),
-                            format!("HTTP scheme `{}` is not supported; use `bearer`", other.unwrap_or("")),
+                            format!(
+                                "HTTP scheme `{}` is not supported; use `bearer`",
+                                other.unwrap_or("")
+                            ),
                         );
                         continue;
                     }
@@ -370,7 +385,10 @@ impl Parser {
         schemes: &[Scheme],
     ) -> Option<Operation> {
         let Some(id) = operation.get("operationId").and_then(Value::as_str) else {
-            self.fail(at, "missing `operationId`; every operation needs one to name its method");
+            self.fail(
+                at,
+                "missing `operationId`; every operation needs one to name its method",
+            );
             return None;
         };
         let id = id.to_string();
@@ -418,21 +436,48 @@ impl Parser {
         current
     }
 
-    fn parameters(&mut self, path: &str, item: &Value, operation: &Value, at: &str) -> Vec<Parameter> {
+    fn parameters(
+        &mut self,
+        path: &str,
+        item: &Value,
+        operation: &Value,
+        at: &str,
+    ) -> Vec<Parameter> {
         let mut parameters: Vec<Parameter> = Vec::new();
-        let shared = item.get("parameters").and_then(Value::as_array).cloned().unwrap_or_default();
-        let own = operation.get("parameters").and_then(Value::as_array).cloned().unwrap_or_default();
+        let shared = item
+            .get("parameters")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let own = operation
+            .get("parameters")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
         let mut entries: Vec<(String, Value)> = Vec::new();
-        let item_at = at.rsplit_once('/').map_or(at, |(parent, _)| parent).to_string();
+        let item_at = at
+            .rsplit_once('/')
+            .map_or(at, |(parent, _)| parent)
+            .to_string();
         for (index, raw) in shared.iter().enumerate() {
-            entries.push((pointer(&pointer(&item_at, "parameters"), &index.to_string()), raw.clone()));
+            entries.push((
+                pointer(&pointer(&item_at, "parameters"), &index.to_string()),
+                raw.clone(),
+            ));
         }
         for (index, raw) in own.iter().enumerate() {
-            entries.push((pointer(&pointer(at, "parameters"), &index.to_string()), raw.clone()));
+            entries.push((
+                pointer(&pointer(at, "parameters"), &index.to_string()),
+                raw.clone(),
+            ));
         }
         for (param_at, raw) in entries {
             let resolved = self.resolve(&raw);
-            let name = resolved.get("name").and_then(Value::as_str).unwrap_or("").to_string();
+            let name = resolved
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
             let location = match resolved.get("in").and_then(Value::as_str) {
                 Some("path") => ParameterLocation::Path,
                 Some("query") => ParameterLocation::Query,
@@ -445,7 +490,10 @@ impl Parser {
                     continue;
                 }
                 other => {
-                    self.fail(param_at, format!("parameter location `{}` is not valid", other.unwrap_or("")));
+                    self.fail(
+                        param_at,
+                        format!("parameter location `{}` is not valid", other.unwrap_or("")),
+                    );
                     continue;
                 }
             };
@@ -453,18 +501,36 @@ impl Parser {
                 self.fail(param_at, format!("parameter `{name}` needs a `schema`"));
                 continue;
             };
-            let required = resolved.get("required").and_then(Value::as_bool).unwrap_or(false);
+            let required = resolved
+                .get("required")
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
             if location == ParameterLocation::Path && !required {
-                self.fail(param_at.clone(), format!("path parameter `{name}` must have `required: true`"));
+                self.fail(
+                    param_at.clone(),
+                    format!("path parameter `{name}` must have `required: true`"),
+                );
             }
-            let description = resolved.get("description").and_then(Value::as_str).unwrap_or("").to_string();
+            let description = resolved
+                .get("description")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
             // An operation's own parameter replaces a path-level one of the same name and location.
             parameters.retain(|p| !(p.name == name && p.location == location));
-            parameters.push(Parameter { name, location, required, description, schema });
+            parameters.push(Parameter {
+                name,
+                location,
+                required,
+                description,
+                schema,
+            });
         }
         for segment in path.split('/') {
             if let Some(name) = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
-                let declared = parameters.iter().any(|p| p.name == name && p.location == ParameterLocation::Path);
+                let declared = parameters
+                    .iter()
+                    .any(|p| p.name == name && p.location == ParameterLocation::Path);
                 if !declared {
                     self.fail(at, format!("path template names `{{{name}}}` but no path parameter `{name}` is declared"));
                 }
@@ -477,28 +543,51 @@ impl Parser {
         let raw = operation.get("requestBody")?;
         let body_at = pointer(at, "requestBody");
         let resolved = self.resolve(raw);
-        let required = resolved.get("required").and_then(Value::as_bool).unwrap_or(false);
-        let content = resolved.get("content").and_then(Value::as_object).cloned().unwrap_or_default();
+        let required = resolved
+            .get("required")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        let content = resolved
+            .get("content")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
         for media in content.keys() {
             if media != "application/json" {
                 self.fail(
                     pointer(&pointer(&body_at, "content"), media),
-                    format!("request media type `{media}` is not supported; use `application/json`"),
+                    format!(
+                        "request media type `{media}` is not supported; use `application/json`"
+                    ),
                 );
             }
         }
-        let schema_at = pointer(&pointer(&pointer(&body_at, "content"), "application/json"), "schema");
-        let Some(schema) = content.get("application/json").and_then(|m| m.get("schema")).cloned() else {
+        let schema_at = pointer(
+            &pointer(&pointer(&body_at, "content"), "application/json"),
+            "schema",
+        );
+        let Some(schema) = content
+            .get("application/json")
+            .and_then(|m| m.get("schema"))
+            .cloned()
+        else {
             self.fail(schema_at, "a JSON request body needs a schema");
             return None;
         };
         let type_name = self.named_type(&schema, &format!("{}Body", pascal(id)), &schema_at)?;
-        Some(Body { type_name, required })
+        Some(Body {
+            type_name,
+            required,
+        })
     }
 
     fn responses(&mut self, id: &str, operation: &Value, at: &str) -> Vec<Response> {
         let responses_at = pointer(at, "responses");
-        let Some(map) = operation.get("responses").and_then(Value::as_object).cloned() else {
+        let Some(map) = operation
+            .get("responses")
+            .and_then(Value::as_object)
+            .cloned()
+        else {
             self.fail(responses_at, "an operation needs `responses`");
             return Vec::new();
         };
@@ -516,23 +605,43 @@ impl Parser {
                 }
             };
             let resolved = self.resolve(raw);
-            let description = resolved.get("description").and_then(Value::as_str).unwrap_or("").to_string();
-            let content = resolved.get("content").and_then(Value::as_object).cloned().unwrap_or_default();
+            let description = resolved
+                .get("description")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
+            let content = resolved
+                .get("content")
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default();
             let mut type_name = None;
             for (media, media_value) in &content {
                 let media_at = pointer(&pointer(&response_at, "content"), media);
                 if media != "application/json" {
-                    self.fail(media_at, format!("response media type `{media}` is not supported; use `application/json`"));
+                    self.fail(
+                        media_at,
+                        format!(
+                            "response media type `{media}` is not supported; use `application/json`"
+                        ),
+                    );
                     continue;
                 }
                 let Some(schema) = media_value.get("schema") else {
-                    self.fail(media_at, "a JSON response needs a schema (progenitor panics without one)");
+                    self.fail(
+                        media_at,
+                        "a JSON response needs a schema (progenitor panics without one)",
+                    );
                     continue;
                 };
                 let fallback = format!("{}{}Response", pascal(id), status);
                 type_name = self.named_type(schema, &fallback, &pointer(&media_at, "schema"));
             }
-            responses.push(Response { status, description, type_name });
+            responses.push(Response {
+                status,
+                description,
+                type_name,
+            });
         }
         responses.sort_by_key(|r| r.status);
         self.check_response_types(&responses, &responses_at);
@@ -546,11 +655,17 @@ impl Parser {
             if !(200..300).contains(&response.status) && response.status < 400 {
                 self.fail(
                     pointer(at, &response.status.to_string()),
-                    format!("status `{}` is not supported; declare 2xx, 4xx and 5xx statuses only", response.status),
+                    format!(
+                        "status `{}` is not supported; declare 2xx, 4xx and 5xx statuses only",
+                        response.status
+                    ),
                 );
             }
         }
-        let successes: Vec<&Response> = responses.iter().filter(|r| (200..300).contains(&r.status)).collect();
+        let successes: Vec<&Response> = responses
+            .iter()
+            .filter(|r| (200..300).contains(&r.status))
+            .collect();
         if successes.is_empty() {
             self.fail(at, "an operation needs at least one 2xx response");
         }
@@ -577,9 +692,14 @@ impl Parser {
     fn named_type(&mut self, schema: &Value, fallback: &str, at: &str) -> Option<String> {
         if let Some(target) = schema.get("$ref").and_then(Value::as_str) {
             return match target.strip_prefix("#/components/schemas/") {
-                Some(name) if !name.contains('/') => Some(name.replace("~1", "/").replace("~0", "~")),
+                Some(name) if !name.contains('/') => {
+                    Some(name.replace("~1", "/").replace("~0", "~"))
+                }
                 _ => {
-                    self.fail(pointer(at, "$ref"), format!("a body must refer to `#/components/schemas/...`, not `{target}`"));
+                    self.fail(
+                        pointer(at, "$ref"),
+                        format!("a body must refer to `#/components/schemas/...`, not `{target}`"),
+                    );
                     None
                 }
             };
@@ -598,7 +718,10 @@ impl Parser {
             .entry("schemas")
             .or_insert_with(|| Value::Object(Map::new()));
         let Some(schemas) = schemas.as_object_mut() else {
-            self.fail("#/components/schemas", "`components/schemas` must be an object");
+            self.fail(
+                "#/components/schemas",
+                "`components/schemas` must be an object",
+            );
             return None;
         };
         if schemas.contains_key(fallback) {
@@ -649,7 +772,10 @@ impl Parser {
             if let Some(first) = seen.insert(key.clone(), operation.pointer.clone()) {
                 self.fail(
                     pointer(&operation.pointer, "operationId"),
-                    format!("operationId `{}` gives the method name `{key}`, already used by {first}", operation.id),
+                    format!(
+                        "operationId `{}` gives the method name `{key}`, already used by {first}",
+                        operation.id
+                    ),
                 );
             }
         }

@@ -54,9 +54,12 @@ pub(crate) fn emit(contract: &Contract, settings: &Settings) -> Result<TokenStre
     let handlers: Vec<_> = operations.iter().map(|op| &op.handler).collect();
     let statics: Vec<_> = operations.iter().map(|op| &op.statics).collect();
     let routes = routes(contract, &operations);
+    let api_doc = api_doc(contract, &operations, &types);
     let title = &contract.title;
-    let source_json = serde_json::to_string(&contract.source).expect("a JSON value always serializes");
-    let trait_doc = format!(" The operations of the {title} API. Implement it and serve it with [`router`].");
+    let source_json =
+        serde_json::to_string(&contract.source).expect("a JSON value always serializes");
+    let trait_doc =
+        format!(" The operations of the {title} API. Implement it and serve it with [`router`].");
     Ok(quote! {
         use std::sync::{Arc, LazyLock};
         use axum::response::IntoResponse;
@@ -89,13 +92,16 @@ pub(crate) fn emit(contract: &Contract, settings: &Settings) -> Result<TokenStre
                 .with_state(api)
         }
 
+        #api_doc
+
         #(#statics)*
         #(#handlers)*
     })
 }
 
 fn syn_path(text: &str) -> Result<syn::Path, Error> {
-    syn::parse_str(text).map_err(|error| Error::Format(format!("invalid crate path `{text}`: {error}")))
+    syn::parse_str(text)
+        .map_err(|error| Error::Format(format!("invalid crate path `{text}`: {error}")))
 }
 
 /// Emits the `SecurityScheme` enum and the `Credential` alias.
@@ -103,7 +109,11 @@ fn schemes(contract: &Contract, runtime: &syn::Path) -> TokenStream {
     if contract.schemes.is_empty() {
         return quote! {};
     }
-    let variants: Vec<Ident> = contract.schemes.iter().map(|s| type_ident(&s.name)).collect();
+    let variants: Vec<Ident> = contract
+        .schemes
+        .iter()
+        .map(|s| type_ident(&s.name))
+        .collect();
     let names: Vec<&str> = contract.schemes.iter().map(|s| s.name.as_str()).collect();
     let docs: Vec<String> = names.iter().map(|name| format!(" `{name}`")).collect();
     let locations: Vec<TokenStream> = contract
@@ -168,7 +178,8 @@ fn routes(contract: &Contract, operations: &[OperationCode]) -> Vec<TokenStream>
                     let handler = &code.handler_ident;
                     (method, handler)
                 });
-            let (first_method, first_handler) = methods.next().expect("a listed path has an operation");
+            let (first_method, first_handler) =
+                methods.next().expect("a listed path has an operation");
             let rest = methods.map(|(method, handler)| quote! { .#method(#handler::<A>) });
             quote! { .route(#full, axum::routing::#first_method(#first_handler::<A>) #(#rest)*) }
         })
@@ -196,16 +207,27 @@ impl OperationCode {
         let mut errors = Vec::new();
         let name = pascal(&operation.id);
         let method_ident = field_ident(&operation.id);
-        let rejected_ident = format_ident!("{}_rejected", method_ident.to_string().trim_start_matches("r#"));
-        let handler_ident = format_ident!("handle_{}", method_ident.to_string().trim_start_matches("r#"));
+        let rejected_ident = format_ident!(
+            "{}_rejected",
+            method_ident.to_string().trim_start_matches("r#")
+        );
+        let handler_ident = format_ident!(
+            "handle_{}",
+            method_ident.to_string().trim_start_matches("r#")
+        );
         let response_ident = format_ident!("{name}Response");
         let params_ident = format_ident!("{name}Params");
         let constant = operation.id.to_shouty_snake_case();
 
         let mut params = Vec::new();
         for (index, parameter) in operation.parameters.iter().enumerate() {
-            let at = pointer(&pointer(&operation.pointer, "parameters"), &index.to_string());
-            match ParamCode::new(contract, operation, parameter, &constant, types, runtime, &at) {
+            let at = pointer(
+                &pointer(&operation.pointer, "parameters"),
+                &index.to_string(),
+            );
+            match ParamCode::new(
+                contract, operation, parameter, &constant, types, runtime, &at,
+            ) {
                 Ok(code) => params.push(code),
                 Err(error) => errors.push(error),
             }
@@ -297,13 +319,17 @@ impl OperationCode {
         };
 
         // Statics: parameter and body schemas, security alternatives.
-        let mut statics: Vec<TokenStream> = params.iter().map(|p| p.schema_static.clone()).collect();
+        let mut statics: Vec<TokenStream> =
+            params.iter().map(|p| p.schema_static.clone()).collect();
         let security_ident = format_ident!("{constant}_SECURITY");
         if secured {
             let alternatives = operation.security.iter().map(|name| {
                 let variant = type_ident(name);
                 let location = location_tokens(
-                    &contract.scheme(name).expect("the parser checked every scheme name").location,
+                    &contract
+                        .scheme(name)
+                        .expect("the parser checked every scheme name")
+                        .location,
                     runtime,
                 );
                 quote! { (SecurityScheme::#variant, #location) }
@@ -336,7 +362,9 @@ impl OperationCode {
             quote! { let identity = (); }
         };
         let has_path = params.iter().any(|p| p.location == ParameterLocation::Path);
-        let has_query = params.iter().any(|p| p.location == ParameterLocation::Query);
+        let has_query = params
+            .iter()
+            .any(|p| p.location == ParameterLocation::Query);
         let path_source = if has_path {
             quote! { let path = #runtime::PathParams::from_parts(&mut parts).await; }
         } else {
@@ -408,7 +436,9 @@ impl OperationCode {
         } else {
             quote! { let mut violations: Vec<#runtime::Violation> = Vec::new(); }
         };
+        let path_attr = utoipa_path(contract, operation, types);
         let handler = quote! {
+            #path_attr
             async fn #handler_ident<A: #trait_ident>(
                 axum::extract::State(api): axum::extract::State<Arc<A>>,
                 request: axum::extract::Request,
@@ -478,7 +508,10 @@ fn response_enum(
             None => quote! { Self::#variant => #status, },
         }
     });
-    let doc = format!(" The responses that `{}` declares, one variant per status.", operation.id);
+    let doc = format!(
+        " The responses that `{}` declares, one variant per status.",
+        operation.id
+    );
     quote! {
         #[doc = #doc]
         #[derive(Debug, Clone, PartialEq)]
@@ -561,18 +594,28 @@ impl ParamCode {
         let bare = field_ident.to_string().trim_start_matches("r#").to_string();
         let local = format_ident!("param_{bare}");
         let schema_ident = format_ident!("{constant}_{}_SCHEMA", bare.to_shouty_snake_case());
-        let json = jsonschema_export::document(contract, &parameter.schema, &pointer(at, "schema"))?;
+        let json =
+            jsonschema_export::document(contract, &parameter.schema, &pointer(at, "schema"))?;
         let schema_static = quote! {
             static #schema_ident: LazyLock<#runtime::Schema> = LazyLock::new(|| #runtime::Schema::new(#json));
         };
         let name = &parameter.name;
         let required = parameter.required;
         let (location, source) = match parameter.location {
-            ParameterLocation::Path => (quote! { #runtime::Location::Path }, quote! { path.get(#name) }),
-            ParameterLocation::Query => (quote! { #runtime::Location::Query }, quote! { query.get(#name) }),
+            ParameterLocation::Path => (
+                quote! { #runtime::Location::Path },
+                quote! { path.get(#name) },
+            ),
+            ParameterLocation::Query => (
+                quote! { #runtime::Location::Query },
+                quote! { query.get(#name) },
+            ),
             ParameterLocation::Header => {
                 let lower = name.to_ascii_lowercase();
-                (quote! { #runtime::Location::Header }, quote! { #runtime::header_value(&parts.headers, #lower) })
+                (
+                    quote! { #runtime::Location::Header },
+                    quote! { #runtime::header_value(&parts.headers, #lower) },
+                )
             }
         };
         let extraction = quote! {
@@ -641,5 +684,185 @@ fn param_type(schema: &Value, resolved: &Value, types: &syn::Path) -> TokenStrea
         Some("number") => quote! { f64 },
         Some("boolean") => quote! { bool },
         _ => quote! { String },
+    }
+}
+
+/// Emits `ApiDoc`: the server's OpenAPI document, which utoipa derives from
+/// the handlers' `#[utoipa::path]` attributes and the types' `ToSchema`.
+fn api_doc(contract: &Contract, operations: &[OperationCode], types: &syn::Path) -> TokenStream {
+    let title = &contract.title;
+    let version = contract
+        .document
+        .pointer("/info/version")
+        .and_then(Value::as_str)
+        .unwrap_or("0.0.0");
+    let handlers = operations.iter().map(|op| &op.handler_ident);
+    let schemas = contract
+        .schemas()
+        .filter(|(_, schema)| crate::types::is_named_type(schema))
+        .map(|(name, _)| {
+            let ident = type_ident(name);
+            quote! { #types::#ident }
+        });
+    let servers = match contract
+        .document
+        .pointer("/servers/0/url")
+        .and_then(Value::as_str)
+    {
+        Some(url) => quote! { servers((url = #url)), },
+        None => quote! {},
+    };
+    let schemes = contract.schemes.iter().map(|scheme| {
+        let name = &scheme.name;
+        let value = match &scheme.location {
+            SchemeLocation::Header(header) => quote! {
+                utoipa::openapi::security::SecurityScheme::ApiKey(
+                    utoipa::openapi::security::ApiKey::Header(utoipa::openapi::security::ApiKeyValue::new(#header)),
+                )
+            },
+            SchemeLocation::Cookie(cookie) => quote! {
+                utoipa::openapi::security::SecurityScheme::ApiKey(
+                    utoipa::openapi::security::ApiKey::Cookie(utoipa::openapi::security::ApiKeyValue::new(#cookie)),
+                )
+            },
+            SchemeLocation::Bearer => quote! {
+                utoipa::openapi::security::SecurityScheme::Http(
+                    utoipa::openapi::security::Http::new(utoipa::openapi::security::HttpAuthScheme::Bearer),
+                )
+            },
+        };
+        quote! { components.add_security_scheme(#name, #value); }
+    });
+    // NOTE: utoipa-gen 5.5.0 turns `#[schema(min_properties = n)]` into
+    // `maxProperties: n`, so `minProperties` is set here instead.
+    let min_properties = contract.schemas().filter_map(|(name, schema)| {
+        let limit = schema.get("minProperties").and_then(Value::as_u64)?;
+        let limit = Literal::usize_unsuffixed(usize::try_from(limit).ok()?);
+        Some(quote! {
+            if let Some(utoipa::openapi::RefOr::T(utoipa::openapi::schema::Schema::Object(object))) =
+                components.schemas.get_mut(#name)
+            {
+                object.min_properties = Some(#limit);
+            }
+        })
+    });
+    // NOTE: utoipa cannot attach validation keywords to a tuple variant, so
+    // the array bounds of inline `oneOf` branches are set here too. Other
+    // keywords on such branches would be lost; the round-trip test shows it.
+    let branch_bounds = contract.schemas().flat_map(|(name, schema)| {
+        let branches = schema.get("oneOf").and_then(Value::as_array).cloned().unwrap_or_default();
+        branches
+            .into_iter()
+            .enumerate()
+            .filter(|(_, branch)| branch.get("type").and_then(Value::as_str) == Some("array"))
+            .filter_map(move |(index, branch)| {
+                let assignments: Vec<TokenStream> = [("minItems", "min_items"), ("maxItems", "max_items")]
+                    .into_iter()
+                    .filter_map(|(keyword, field)| {
+                        let limit = usize::try_from(branch.get(keyword)?.as_u64()?).ok()?;
+                        let limit = Literal::usize_unsuffixed(limit);
+                        let field = format_ident!("{field}");
+                        Some(quote! { array.#field = Some(#limit); })
+                    })
+                    .collect();
+                if assignments.is_empty() {
+                    return None;
+                }
+                let name = name.clone();
+                Some(quote! {
+                    if let Some(utoipa::openapi::RefOr::T(utoipa::openapi::schema::Schema::OneOf(one_of))) =
+                        components.schemas.get_mut(#name)
+                        && let Some(utoipa::openapi::RefOr::T(utoipa::openapi::schema::Schema::Array(array))) =
+                            one_of.items.get_mut(#index)
+                    {
+                        #(#assignments)*
+                    }
+                })
+            })
+    });
+    quote! {
+        /// The OpenAPI document of this server, derived by utoipa from the
+        /// handlers and the model types (OpenAPI 3.1).
+        #[derive(Debug, utoipa::OpenApi)]
+        #[openapi(
+            info(title = #title, version = #version),
+            #servers
+            paths(#(#handlers),*),
+            components(schemas(#(#schemas),*)),
+            modifiers(&SpecDetails),
+        )]
+        pub struct ApiDoc;
+
+        /// Adds to [`ApiDoc`] what the derives cannot express: the security
+        /// schemes and `minProperties`.
+        struct SpecDetails;
+
+        impl utoipa::Modify for SpecDetails {
+            fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+                #[allow(unused_variables)]
+                let components = openapi.components.get_or_insert_with(Default::default);
+                #(#schemes)*
+                #(#min_properties)*
+                #(#branch_bounds)*
+            }
+        }
+    }
+}
+
+/// Returns the `#[utoipa::path]` attribute that describes an operation.
+fn utoipa_path(contract: &Contract, operation: &Operation, types: &syn::Path) -> TokenStream {
+    let method = format_ident!("{}", operation.method);
+    let path = &operation.path;
+    let id = &operation.id;
+    let params = operation.parameters.iter().map(|parameter| {
+        let name = &parameter.name;
+        let resolved = resolve_schema(contract, &parameter.schema);
+        let value_type = param_type(&parameter.schema, &resolved, types);
+        let value_type = if parameter.required {
+            value_type
+        } else {
+            quote! { Option<#value_type> }
+        };
+        let location = match parameter.location {
+            ParameterLocation::Path => quote! { Path },
+            ParameterLocation::Query => quote! { Query },
+            ParameterLocation::Header => quote! { Header },
+        };
+        quote! { (#name = #value_type, #location) }
+    });
+    let body = match &operation.body {
+        Some(body) => {
+            let ident = type_ident(&body.type_name);
+            quote! { request_body(content = #types::#ident, content_type = "application/json"), }
+        }
+        None => quote! {},
+    };
+    let responses = operation.responses.iter().map(|response| {
+        let status = Literal::u16_unsuffixed(response.status);
+        let description = &response.description;
+        match &response.type_name {
+            Some(type_name) => {
+                let ident = type_ident(type_name);
+                quote! { (status = #status, description = #description, body = #types::#ident) }
+            }
+            None => quote! { (status = #status, description = #description) },
+        }
+    });
+    let security = if operation.security.is_empty() {
+        quote! {}
+    } else {
+        let names = operation.security.iter();
+        quote! { security(#( (#names = []) ),*), }
+    };
+    quote! {
+        #[utoipa::path(
+            #method,
+            path = #path,
+            operation_id = #id,
+            params(#(#params),*),
+            #body
+            responses(#(#responses),*),
+            #security
+        )]
     }
 }

@@ -7,7 +7,7 @@
 use crate::error::{Error, SpecError};
 use crate::model::Contract;
 use crate::names::{field_ident, pascal, pointer, type_ident};
-use proc_macro2::TokenStream;
+use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote};
 use serde_json::Value;
 
@@ -85,17 +85,34 @@ impl TypeEmitter {
             let value_type = self.rust_type(property_schema, &nested_name, &property_at);
             let nullable = is_nullable(property_schema);
             let is_required = required.contains(&property.as_str());
+            // utoipa treats every `Option` as nullable and not required,
+            // so the schema attribute states what the spec says instead.
+            let mut schema_items = constraint_items(property_schema);
             let (field_type, serde_attr) = match (is_required, nullable) {
                 (true, false) => (value_type, quote! {}),
-                (true, true) => (quote! { Option<#value_type> }, quote! {}),
-                (false, false) => (
-                    quote! { Option<#value_type> },
-                    quote! { #[serde(default, skip_serializing_if = "Option::is_none")] },
-                ),
-                (false, true) => (
-                    quote! { Nullable<#value_type> },
-                    quote! { #[serde(default, skip_serializing_if = "Nullable::is_absent")] },
-                ),
+                (true, true) => {
+                    schema_items.push(quote! { required = true });
+                    (quote! { Option<#value_type> }, quote! {})
+                }
+                (false, false) => {
+                    schema_items.push(quote! { nullable = false });
+                    (
+                        quote! { Option<#value_type> },
+                        quote! { #[serde(default, skip_serializing_if = "Option::is_none")] },
+                    )
+                }
+                (false, true) => {
+                    schema_items.push(quote! { value_type = Option<#value_type> });
+                    (
+                        quote! { Nullable<#value_type> },
+                        quote! { #[serde(default, skip_serializing_if = "Nullable::is_absent")] },
+                    )
+                }
+            };
+            let schema_attr = if schema_items.is_empty() {
+                quote! {}
+            } else {
+                quote! { #[schema(#(#schema_items),*)] }
             };
             let ident = field_ident(property);
             let rename = rename_attr(&ident, property);
@@ -104,6 +121,7 @@ impl TypeEmitter {
                 #doc
                 #serde_attr
                 #rename
+                #schema_attr
                 pub #ident: #field_type,
             });
         }
@@ -114,9 +132,15 @@ impl TypeEmitter {
         } else {
             quote! {}
         };
+        let deny_unknown = if schema.get("additionalProperties") == Some(&Value::Bool(false)) {
+            quote! { #[serde(deny_unknown_fields)] }
+        } else {
+            quote! {}
+        };
         self.items.push(quote! {
             #doc
-            #[derive(Debug, Clone, PartialEq, #default serde::Serialize, serde::Deserialize)]
+            #[derive(Debug, Clone, PartialEq, #default serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+            #deny_unknown
             pub struct #ident {
                 #(#fields)*
             }
@@ -129,12 +153,17 @@ impl TypeEmitter {
         let values: Vec<String> = schema
             .get("enum")
             .and_then(Value::as_array)
-            .map(|values| values.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+            .map(|values| {
+                values
+                    .iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
             .unwrap_or_default();
         let variants: Vec<_> = values.iter().map(|value| type_ident(value)).collect();
         self.items.push(quote! {
             #doc
-            #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+            #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
             pub enum #ident {
                 #(
                     #[serde(rename = #values)]
@@ -172,14 +201,21 @@ impl TypeEmitter {
 
     /// Emits an untagged enum for `oneOf` or `anyOf`.
     fn union(&mut self, name: &str, schema: &Value, at: &str) {
-        let keyword = if schema.get("oneOf").is_some() { "oneOf" } else { "anyOf" };
+        let keyword = if schema.get("oneOf").is_some() {
+            "oneOf"
+        } else {
+            "anyOf"
+        };
         let members = schema
             .get(keyword)
             .and_then(Value::as_array)
             .cloned()
             .unwrap_or_default();
         if members.is_empty() {
-            self.errors.push(SpecError::new(pointer(at, keyword), format!("`{keyword}` needs at least one schema")));
+            self.errors.push(SpecError::new(
+                pointer(at, keyword),
+                format!("`{keyword}` needs at least one schema"),
+            ));
             return;
         }
         let mut variants = Vec::new();
@@ -200,7 +236,7 @@ impl TypeEmitter {
         let doc = doc_attr(schema);
         self.items.push(quote! {
             #doc
-            #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+            #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
             #[serde(untagged)]
             pub enum #ident {
                 #(#variants)*
@@ -220,7 +256,9 @@ impl TypeEmitter {
                 None => {
                     self.errors.push(SpecError::new(
                         pointer(at, "$ref"),
-                        format!("a schema must refer to `#/components/schemas/...`, not `{target}`"),
+                        format!(
+                            "a schema must refer to `#/components/schemas/...`, not `{target}`"
+                        ),
                     ));
                     quote! { serde_json::Value }
                 }
@@ -256,7 +294,8 @@ impl TypeEmitter {
             Some("array") => {
                 let items_at = pointer(at, "items");
                 let Some(items) = schema.get("items") else {
-                    self.errors.push(SpecError::new(at, "an array schema needs `items`"));
+                    self.errors
+                        .push(SpecError::new(at, "an array schema needs `items`"));
                     return quote! { Vec<serde_json::Value> };
                 };
                 let item_type = self.rust_type(items, &format!("{context}Item"), &items_at);
@@ -264,7 +303,10 @@ impl TypeEmitter {
             }
             Some("object") => self.map_type(schema, context, at),
             Some(other) => {
-                self.errors.push(SpecError::new(pointer(at, "type"), format!("unknown schema type `{other}`")));
+                self.errors.push(SpecError::new(
+                    pointer(at, "type"),
+                    format!("unknown schema type `{other}`"),
+                ));
                 quote! { serde_json::Value }
             }
             None => quote! { serde_json::Value },
@@ -275,7 +317,11 @@ impl TypeEmitter {
         match schema.get("additionalProperties") {
             Some(Value::Object(values)) if !values.is_empty() => {
                 let value_schema = Value::Object(values.clone());
-                let value_type = self.rust_type(&value_schema, &format!("{context}Value"), &pointer(at, "additionalProperties"));
+                let value_type = self.rust_type(
+                    &value_schema,
+                    &format!("{context}Value"),
+                    &pointer(at, "additionalProperties"),
+                );
                 quote! { std::collections::BTreeMap<String, #value_type> }
             }
             _ => quote! { serde_json::Map<String, serde_json::Value> },
@@ -283,9 +329,67 @@ impl TypeEmitter {
     }
 }
 
+/// Returns true when a component becomes a struct or an enum, which can
+/// describe itself with utoipa, and false when it becomes a type alias.
+pub(crate) fn is_named_type(schema: &Value) -> bool {
+    schema.get("oneOf").is_some()
+        || schema.get("anyOf").is_some()
+        || is_string_enum(schema)
+        || schema
+            .get("properties")
+            .and_then(Value::as_object)
+            .is_some_and(|properties| !properties.is_empty())
+}
+
+/// Returns utoipa `#[schema]` items for the validation keywords of a
+/// property schema that is not a `$ref`.
+fn constraint_items(schema: &Value) -> Vec<TokenStream> {
+    let mut items = Vec::new();
+    if schema.get("$ref").is_some() {
+        return items;
+    }
+    for (keyword, feature) in [
+        ("maxLength", "max_length"),
+        ("minLength", "min_length"),
+        ("maxItems", "max_items"),
+        ("minItems", "min_items"),
+    ] {
+        if let Some(limit) = schema.get(keyword).and_then(Value::as_u64) {
+            let feature = format_ident!("{feature}");
+            let limit = Literal::u64_unsuffixed(limit);
+            items.push(quote! { #feature = #limit });
+        }
+    }
+    for keyword in ["maximum", "minimum"] {
+        if let Some(limit) = schema.get(keyword).and_then(Value::as_f64) {
+            let feature = format_ident!("{keyword}");
+            let limit = Literal::f64_unsuffixed(limit);
+            items.push(quote! { #feature = #limit });
+        }
+    }
+    if let Some(pattern) = schema.get("pattern").and_then(Value::as_str) {
+        items.push(quote! { pattern = #pattern });
+    }
+    // utoipa derives integer and number formats from the Rust type; these
+    // string formats have no Rust type of their own.
+    let format = match schema.get("format").and_then(Value::as_str) {
+        Some("date-time") => Some(quote! { DateTime }),
+        Some("date") => Some(quote! { Date }),
+        Some("time") => Some(quote! { Time }),
+        Some("duration") => Some(quote! { Duration }),
+        Some("password") => Some(quote! { Password }),
+        Some("byte") => Some(quote! { Byte }),
+        Some("binary") => Some(quote! { Binary }),
+        _ => None,
+    };
+    if let Some(format) = format {
+        items.push(quote! { format = #format });
+    }
+    items
+}
+
 fn is_string_enum(schema: &Value) -> bool {
-    schema.get("enum").is_some()
-        && schema.get("type").and_then(Value::as_str) == Some("string")
+    schema.get("enum").is_some() && schema.get("type").and_then(Value::as_str) == Some("string")
 }
 
 fn is_nullable(schema: &Value) -> bool {

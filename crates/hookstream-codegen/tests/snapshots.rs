@@ -22,7 +22,10 @@ fn settings(source: &str, module: &str) -> Settings {
 /// Returns `(snapshot name, spec path relative to the root)` for the
 /// product spec and each fixture that must generate.
 fn specs() -> Vec<(String, String)> {
-    let mut specs = vec![("hookstream".to_string(), "openapi/hookstream.yaml".to_string())];
+    let mut specs = vec![(
+        "hookstream".to_string(),
+        "openapi/hookstream.yaml".to_string(),
+    )];
     let folder = workspace_root().join("tests/fixtures");
     let mut names: Vec<String> = std::fs::read_dir(&folder)
         .expect("list the fixtures")
@@ -33,7 +36,10 @@ fn specs() -> Vec<(String, String)> {
         })
         .collect();
     names.sort();
-    assert!(names.len() >= 6, "expected at least six fixtures, found {names:?}");
+    assert!(
+        names.len() >= 6,
+        "expected at least six fixtures, found {names:?}"
+    );
     for name in names {
         specs.push((name.clone(), format!("tests/fixtures/{name}.yaml")));
     }

@@ -17,7 +17,10 @@ pub type ColumnChange = (&'static str, SqlValue);
 
 /// Checks a patch against the stored row and returns the columns to write,
 /// or every rule it breaks.
-pub fn plan(patch: &ConnectionPatch, current: &Connection) -> Result<Vec<ColumnChange>, Vec<Violation>> {
+pub fn plan(
+    patch: &ConnectionPatch,
+    current: &Connection,
+) -> Result<Vec<ColumnChange>, Vec<Violation>> {
     let mut changes = Vec::new();
     let mut violations = Vec::new();
     if let Some(name) = &patch.name {
@@ -30,7 +33,9 @@ pub fn plan(patch: &ConnectionPatch, current: &Connection) -> Result<Vec<ColumnC
     match &patch.filter_rules {
         Nullable::Absent => {}
         Nullable::Null => changes.push(("filter_rules", SqlValue::Null)),
-        Nullable::Value(rules) if rules.is_empty() => changes.push(("filter_rules", SqlValue::Null)),
+        Nullable::Value(rules) if rules.is_empty() => {
+            changes.push(("filter_rules", SqlValue::Null))
+        }
         Nullable::Value(rules) => {
             if let Some(text) = normalize_rules(rules, &mut violations) {
                 changes.push(("filter_rules", SqlValue::Text(text)));
@@ -67,7 +72,9 @@ fn plan_status(
         (None, Some(status)) => status,
         (Some(false), None | Some(ConnectionStatus::Disabled)) => ConnectionStatus::Disabled,
         (Some(true), Some(status)) if status != ConnectionStatus::Disabled => status,
-        (Some(true), None) if current.status == ConnectionStatus::Disabled.as_str() => ConnectionStatus::Active,
+        (Some(true), None) if current.status == ConnectionStatus::Disabled.as_str() => {
+            ConnectionStatus::Active
+        }
         (Some(true), None) => match current.status.parse() {
             Ok(status) => status,
             Err(_) => ConnectionStatus::Active,
@@ -112,7 +119,12 @@ fn normalize_field(field: &str, index: usize, violations: &mut Vec<Violation>) -
     let segments: Vec<&str> = field.split('.').collect();
     let root = segments[0];
     if segments.iter().any(|segment| segment.is_empty()) {
-        violations.push(Violation::new(Location::Body, path, "field", "must not have empty segments"));
+        violations.push(Violation::new(
+            Location::Body,
+            path,
+            "field",
+            "must not have empty segments",
+        ));
         return field.to_string();
     }
     if root == "headers" {
@@ -174,20 +186,19 @@ fn plan_transform(
     changes: &mut Vec<ColumnChange>,
     violations: &mut Vec<Violation>,
 ) {
-    if let Nullable::Value(expression) = &patch.transform_expression {
-        if !expression.trim().is_empty() {
-            if let Err(error) = crate::transform::parse(expression) {
-                violations.push(Violation::new(
-                    Location::Body,
-                    "transform_expression",
-                    "invalid_jsonata",
-                    format!(
-                        "is not a valid JSONata expression: {} at character {}: {}",
-                        error.code, error.position, error.message
-                    ),
-                ));
-            }
-        }
+    if let Nullable::Value(expression) = &patch.transform_expression
+        && !expression.trim().is_empty()
+        && let Err(error) = crate::transform::parse(expression)
+    {
+        violations.push(Violation::new(
+            Location::Body,
+            "transform_expression",
+            "invalid_jsonata",
+            format!(
+                "is not a valid JSONata expression: {} at character {}: {}",
+                error.code, error.position, error.message
+            ),
+        ));
     }
     if let Some(description) = nullable_text(&patch.transform_expression) {
         changes.push(("transform_expression", description));

@@ -61,27 +61,47 @@ impl<'de, T: serde::Deserialize<'de>> serde::Deserialize<'de> for Nullable<T> {
     }
 }
 /// The properties of a connection to change. Absent properties keep their value.
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
+#[serde(deny_unknown_fields)]
 pub struct ConnectionPatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 155, min_length = 1, nullable = false)]
     pub name: Option<String>,
     #[serde(default, skip_serializing_if = "Nullable::is_absent")]
+    #[schema(max_length = 500, value_type = Option<String>)]
     pub description: Nullable<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub enabled: Option<bool>,
     /// Rules that an event must all match to pass. `null` or `[]` removes every rule.
     #[serde(default, skip_serializing_if = "Nullable::is_absent")]
+    #[schema(max_items = 50, value_type = Option<Vec<FilterRule>>)]
     pub filter_rules: Nullable<Vec<FilterRule>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub status: Option<ConnectionStatus>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub transform_enabled: Option<bool>,
     /// A JSONata expression applied to each event.
     #[serde(default, skip_serializing_if = "Nullable::is_absent")]
+    #[schema(max_length = 65536, value_type = Option<String>)]
     pub transform_expression: Nullable<String>,
 }
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    serde::Serialize,
+    serde::Deserialize,
+    utoipa::ToSchema,
 )]
 pub enum ConnectionStatus {
     #[serde(rename = "active")]
@@ -121,17 +141,33 @@ impl std::str::FromStr for ConnectionStatus {
 /// for `eq` and `neq`; a string for `contains`; a number for `gt`, `gte`,
 /// `lt` and `lte`; a boolean for `exists`; a non-empty array of scalars
 /// for `in`.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct FilterRule {
     /// A dot path whose root is `payload`, `headers`, `method`,
     /// `content_type` or `source_ip`, for example `payload.data.amount`
     /// or `headers.x-event`.
+    #[schema(
+        max_length = 500,
+        min_length = 1,
+        pattern = "^(payload|headers|method|content_type|source_ip)(\\.[^.]+)*$"
+    )]
     pub field: String,
     pub op: FilterOp,
     pub value: FilterValue,
 }
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    serde::Serialize,
+    serde::Deserialize,
+    utoipa::ToSchema,
 )]
 pub enum FilterOp {
     #[serde(rename = "eq")]
@@ -192,7 +228,7 @@ impl std::str::FromStr for FilterOp {
     }
 }
 /// The value a rule compares with.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum FilterValue {
     String(String),
@@ -200,18 +236,19 @@ pub enum FilterValue {
     Boolean(bool),
     Array(Vec<FilterScalar>),
 }
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum FilterScalar {
     String(String),
     Number(f64),
     Boolean(bool),
 }
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct ConnectionResponse {
+    #[schema(required = true)]
     pub connection: Option<Connection>,
 }
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Connection {
     pub id: String,
     pub org_id: String,
@@ -219,21 +256,31 @@ pub struct Connection {
     pub source_id: String,
     pub destination_id: String,
     pub name: String,
+    #[schema(required = true)]
     pub description: Option<String>,
+    #[schema(maximum = 1.0, minimum = 0.0)]
     pub enabled: i64,
     /// The filter rules as JSON text, or null when every event passes.
+    #[schema(required = true)]
     pub filter_rules: Option<String>,
     pub status: String,
     pub event_count: i64,
+    #[schema(required = true)]
     pub last_event_at: Option<String>,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    #[schema(format = DateTime)]
     pub updated_at: String,
+    #[schema(maximum = 1.0, minimum = 0.0)]
     pub transform_enabled: i64,
+    #[schema(required = true)]
     pub transform_expression: Option<String>,
+    #[schema(required = true)]
     pub source_name: Option<String>,
+    #[schema(required = true)]
     pub destination_name: Option<String>,
 }
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Error {
     /// One sentence that names what failed.
     pub error: String,
@@ -241,9 +288,10 @@ pub struct Error {
     pub status: i64,
     pub request_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub details: Option<Vec<ErrorDetail>>,
 }
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct ErrorDetail {
     /// Where the violation is, for example `filter_rules[0].op`.
     pub path: String,
