@@ -24,7 +24,10 @@ async fn patch_ok(
         .await
         .expect("the update succeeds");
     assert_eq!(response.status().as_u16(), 200);
-    response.into_inner().connection.expect("the body holds the connection")
+    response
+        .into_inner()
+        .connection
+        .expect("the body holds the connection")
 }
 
 /// Sends a patch that must fail and returns its status and typed body.
@@ -34,9 +37,7 @@ async fn patch_error(
     patch: ConnectionPatch,
 ) -> (u16, hookstream_client::types::Error) {
     match client.update_connection().id(id).body(patch).send().await {
-        Err(Error::ErrorResponse(response)) => {
-            (response.status().as_u16(), response.into_inner())
-        }
+        Err(Error::ErrorResponse(response)) => (response.status().as_u16(), response.into_inner()),
         other => panic!("expected an error response, got {other:?}"),
     }
 }
@@ -61,27 +62,42 @@ async fn each_field_updates_response_and_row() {
     let cases: Vec<(&str, ConnectionPatch, Value)> = vec![
         (
             "name",
-            ConnectionPatch { name: Some("Renamed".into()), ..Default::default() },
+            ConnectionPatch {
+                name: Some("Renamed".into()),
+                ..Default::default()
+            },
             json!({"name": "Renamed"}),
         ),
         (
             "description",
-            ConnectionPatch { description: Nullable::Value("New text".into()), ..Default::default() },
+            ConnectionPatch {
+                description: Nullable::Value("New text".into()),
+                ..Default::default()
+            },
             json!({"description": "New text"}),
         ),
         (
             "status",
-            ConnectionPatch { status: Some(ConnectionStatus::Paused), ..Default::default() },
+            ConnectionPatch {
+                status: Some(ConnectionStatus::Paused),
+                ..Default::default()
+            },
             json!({"status": "paused", "enabled": 1}),
         ),
         (
             "enabled",
-            ConnectionPatch { enabled: Some(false), ..Default::default() },
+            ConnectionPatch {
+                enabled: Some(false),
+                ..Default::default()
+            },
             json!({"status": "disabled", "enabled": 0}),
         ),
         (
             "filter_rules",
-            ConnectionPatch { filter_rules: Nullable::Value(rules), ..Default::default() },
+            ConnectionPatch {
+                filter_rules: Nullable::Value(rules),
+                ..Default::default()
+            },
             json!({"filter_rules": r#"[{"field":"payload.data.amount","op":"gt","value":100.0},{"field":"headers.x-event","op":"eq","value":"order.created"}]"#}),
         ),
         (
@@ -94,7 +110,10 @@ async fn each_field_updates_response_and_row() {
         ),
         (
             "transform_enabled",
-            ConnectionPatch { transform_enabled: Some(true), ..Default::default() },
+            ConnectionPatch {
+                transform_enabled: Some(true),
+                ..Default::default()
+            },
             json!({"transform_enabled": 1}),
         ),
     ];
@@ -104,12 +123,21 @@ async fn each_field_updates_response_and_row() {
         let after = server.read_connection(id).expect("the row exists");
         let returned = serde_json::to_value(&returned).expect("serialize the response");
         for (column, value) in expected.as_object().expect("an object") {
-            assert_eq!(&after[column], value, "{field}: column {column} in the database");
-            assert_eq!(&returned[column], value, "{field}: property {column} in the response");
+            assert_eq!(
+                &after[column], value,
+                "{field}: column {column} in the database"
+            );
+            assert_eq!(
+                &returned[column], value,
+                "{field}: property {column} in the response"
+            );
         }
         for (column, value) in &before {
             if column != "updated_at" && !expected.as_object().unwrap().contains_key(column) {
-                assert_eq!(&after[column], value, "{field}: column {column} must not change");
+                assert_eq!(
+                    &after[column], value,
+                    "{field}: column {column} must not change"
+                );
             }
         }
         assert!(
@@ -126,10 +154,16 @@ async fn each_field_updates_response_and_row() {
 async fn missing_or_wrong_key_is_401() {
     let server = TestServer::start().await;
     let tenant = server.seed();
-    let patch = ConnectionPatch { name: Some("x".into()), ..Default::default() };
+    let patch = ConnectionPatch {
+        name: Some("x".into()),
+        ..Default::default()
+    };
     let clients = [
         ("no credential", server.anonymous_client()),
-        ("wrong key", server.client("hsk_0000000000000000000000000000")),
+        (
+            "wrong key",
+            server.client("hsk_0000000000000000000000000000"),
+        ),
     ];
     for (case, client) in clients {
         let (status, body) = patch_error(&client, &tenant.connection_id, patch.clone()).await;
@@ -147,7 +181,10 @@ async fn other_tenant_and_missing_id_are_404() {
     let server = TestServer::start().await;
     let owner = server.seed();
     let other = server.seed();
-    let patch = ConnectionPatch { name: Some("stolen".into()), ..Default::default() };
+    let patch = ConnectionPatch {
+        name: Some("stolen".into()),
+        ..Default::default()
+    };
     let client = server.client(&other.api_key);
     let (status, foreign) = patch_error(&client, &owner.connection_id, patch.clone()).await;
     assert_eq!(status, 404);
@@ -169,7 +206,10 @@ async fn invalid_input_is_400_with_details() {
     let (status, body) = patch_error(
         &client,
         "NOT-HEX",
-        ConnectionPatch { name: Some("x".into()), ..Default::default() },
+        ConnectionPatch {
+            name: Some("x".into()),
+            ..Default::default()
+        },
     )
     .await;
     assert_eq!(status, 400);
@@ -189,7 +229,10 @@ async fn invalid_input_is_400_with_details() {
     let (status, body) = patch_error(&client, &tenant.connection_id, patch).await;
     assert_eq!(status, 400);
     assert_eq!(body.status, 400);
-    assert_eq!(body.error, "Invalid body: name must be at most 155 characters");
+    assert_eq!(
+        body.error,
+        "Invalid body: name must be at most 155 characters"
+    );
     let paths: Vec<String> = body.details.unwrap().into_iter().map(|d| d.path).collect();
     assert_eq!(paths, ["name"]);
 
@@ -205,10 +248,16 @@ async fn responses_carry_request_id_header() {
         .client(&tenant.api_key)
         .update_connection()
         .id(&tenant.connection_id)
-        .body(ConnectionPatch { name: Some("x".into()), ..Default::default() })
+        .body(ConnectionPatch {
+            name: Some("x".into()),
+            ..Default::default()
+        })
         .send()
         .await
         .unwrap();
-    let header = response.headers().get("x-request-id").expect("x-request-id is set");
+    let header = response
+        .headers()
+        .get("x-request-id")
+        .expect("x-request-id is set");
     assert!(!header.is_empty());
 }

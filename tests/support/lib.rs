@@ -81,7 +81,9 @@ impl TestServer {
             let _ = stop.send(());
         }
         if let Some(task) = self.task.take() {
-            task.await.expect("join the server task").expect("serve until stopped");
+            task.await
+                .expect("join the server task")
+                .expect("serve until stopped");
         }
     }
 }
@@ -95,9 +97,17 @@ impl Drop for TestServer {
 }
 
 /// Reads one row as a JSON object keyed by column name.
-pub fn read_row(connection: &rusqlite::Connection, sql: &str, key: &str) -> Option<Map<String, Value>> {
+pub fn read_row(
+    connection: &rusqlite::Connection,
+    sql: &str,
+    key: &str,
+) -> Option<Map<String, Value>> {
     let mut statement = connection.prepare(sql).expect("prepare the query");
-    let names: Vec<String> = statement.column_names().iter().map(|n| n.to_string()).collect();
+    let names: Vec<String> = statement
+        .column_names()
+        .iter()
+        .map(|n| n.to_string())
+        .collect();
     let mut rows = statement.query([key]).expect("run the query");
     let row = rows.next().expect("read a row")?;
     let mut object = Map::new();
@@ -106,8 +116,12 @@ pub fn read_row(connection: &rusqlite::Connection, sql: &str, key: &str) -> Opti
             rusqlite::types::ValueRef::Null => Value::Null,
             rusqlite::types::ValueRef::Integer(number) => Value::from(number),
             rusqlite::types::ValueRef::Real(number) => Value::from(number),
-            rusqlite::types::ValueRef::Text(text) => Value::String(String::from_utf8_lossy(text).into_owned()),
-            rusqlite::types::ValueRef::Blob(bytes) => Value::String(format!("<{} bytes>", bytes.len())),
+            rusqlite::types::ValueRef::Text(text) => {
+                Value::String(String::from_utf8_lossy(text).into_owned())
+            }
+            rusqlite::types::ValueRef::Blob(bytes) => {
+                Value::String(format!("<{} bytes>", bytes.len()))
+            }
         };
         object.insert(name.clone(), value);
     }

@@ -32,7 +32,12 @@ pub async fn json_body<T: DeserializeOwned>(
     };
     if bytes.is_empty() {
         if required {
-            violations.push(Violation::new(Location::Body, "", "required", "request body is required"));
+            violations.push(Violation::new(
+                Location::Body,
+                "",
+                "required",
+                "request body is required",
+            ));
         }
         return Ok(None);
     }
@@ -52,7 +57,12 @@ pub async fn json_body<T: DeserializeOwned>(
     match serde_json::from_value(value) {
         Ok(typed) => Ok(Some(typed)),
         Err(error) => {
-            violations.push(Violation::new(Location::Body, "", "invalid", format!("does not match the expected type: {error}")));
+            violations.push(Violation::new(
+                Location::Body,
+                "",
+                "invalid",
+                format!("does not match the expected type: {error}"),
+            ));
             Ok(None)
         }
     }
@@ -67,7 +77,9 @@ fn check_content_type(headers: &HeaderMap) -> Result<(), Rejection> {
     if media.eq_ignore_ascii_case("application/json") {
         Ok(())
     } else {
-        Err(Rejection::UnsupportedMediaType(Some(text.chars().take(100).collect())))
+        Err(Rejection::UnsupportedMediaType(Some(
+            text.chars().take(100).collect(),
+        )))
     }
 }
 
@@ -91,7 +103,12 @@ fn parse_strict(bytes: &[u8]) -> Result<Value, Violation> {
             } else {
                 "invalid_json"
             };
-            Violation::new(Location::Body, "", code, format!("is not valid JSON: {error}"))
+            Violation::new(
+                Location::Body,
+                "",
+                code,
+                format!("is not valid JSON: {error}"),
+            )
         })?;
     Ok(value)
 }

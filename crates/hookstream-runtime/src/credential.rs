@@ -90,10 +90,9 @@ impl AuthFailure {
     /// Returns one sentence for the caller.
     pub fn message(&self) -> String {
         match self {
-            Self::Missing { accepted } => format!(
-                "Missing credentials: send one of {}",
-                accepted.join(", ")
-            ),
+            Self::Missing { accepted } => {
+                format!("Missing credentials: send one of {}", accepted.join(", "))
+            }
             Self::Malformed { reason } => format!("Malformed credentials: {reason}"),
             Self::Rejected { reason } => format!("Invalid credentials: {reason}"),
         }
@@ -188,7 +187,10 @@ fn check_token(value: &str, location: CredentialLocation) -> Result<(), AuthFail
     }
     if !value.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(AuthFailure::Malformed {
-            reason: format!("{} contains spaces or control characters", location.describe()),
+            reason: format!(
+                "{} contains spaces or control characters",
+                location.describe()
+            ),
         });
     }
     Ok(())
@@ -230,14 +232,16 @@ mod tests {
 
     #[test]
     fn bearer_is_case_insensitive() {
-        let credential = extract_credential(&headers(&[("authorization", "bearer t")]), ACCEPTED).unwrap();
+        let credential =
+            extract_credential(&headers(&[("authorization", "bearer t")]), ACCEPTED).unwrap();
         assert_eq!(credential.scheme, 3);
         assert_eq!(credential.secret.expose(), "t");
     }
 
     #[test]
     fn basic_authorization_is_malformed() {
-        let error = extract_credential(&headers(&[("authorization", "Basic dTpw")]), ACCEPTED).unwrap_err();
+        let error =
+            extract_credential(&headers(&[("authorization", "Basic dTpw")]), ACCEPTED).unwrap_err();
         assert!(matches!(error, AuthFailure::Malformed { .. }), "{error:?}");
     }
 
@@ -284,6 +288,9 @@ mod tests {
 
     #[test]
     fn secret_debug_is_redacted() {
-        assert_eq!(format!("{:?}", Secret::new("hunter2")), "Secret(<redacted>)");
+        assert_eq!(
+            format!("{:?}", Secret::new("hunter2")),
+            "Secret(<redacted>)"
+        );
     }
 }

@@ -36,9 +36,7 @@ impl RequestMeta {
 }
 
 fn is_usable_id(id: &str) -> bool {
-    !id.is_empty()
-        && id.len() <= MAX_REQUEST_ID_LEN
-        && id.bytes().all(|b| b.is_ascii_graphic())
+    !id.is_empty() && id.len() <= MAX_REQUEST_ID_LEN && id.bytes().all(|b| b.is_ascii_graphic())
 }
 
 /// The context an operation runs in: its request and its authenticated

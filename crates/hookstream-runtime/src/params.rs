@@ -56,7 +56,10 @@ impl PathParams {
 
     /// Returns the value of a parameter.
     pub fn get(&self, name: &str) -> Option<String> {
-        self.0.iter().find(|(key, _)| key == name).map(|(_, value)| value.clone())
+        self.0
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.clone())
     }
 }
 
@@ -77,7 +80,10 @@ impl QueryParams {
 
     /// Returns the first value of a parameter.
     pub fn get(&self, name: &str) -> Option<String> {
-        self.0.iter().find(|(key, _)| key == name).map(|(_, value)| value.clone())
+        self.0
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.clone())
     }
 }
 
@@ -99,7 +105,12 @@ pub fn parameter<T: DeserializeOwned>(
 ) -> Option<T> {
     let Some(raw) = raw else {
         if spec.required {
-            violations.push(Violation::new(spec.location, spec.name, "required", "is required"));
+            violations.push(Violation::new(
+                spec.location,
+                spec.name,
+                "required",
+                "is required",
+            ));
         }
         return None;
     };
@@ -121,7 +132,12 @@ pub fn parameter<T: DeserializeOwned>(
     match serde_json::from_value(value) {
         Ok(typed) => Some(typed),
         Err(error) => {
-            violations.push(Violation::new(spec.location, spec.name, "invalid", format!("is not valid: {error}")));
+            violations.push(Violation::new(
+                spec.location,
+                spec.name,
+                "invalid",
+                format!("is not valid: {error}"),
+            ));
             None
         }
     }

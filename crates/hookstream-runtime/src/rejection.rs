@@ -105,13 +105,17 @@ impl Rejection {
                     "{} (and {} more {})",
                     first.sentence(),
                     rest.len(),
-                    if rest.len() == 1 { "violation" } else { "violations" }
+                    if rest.len() == 1 {
+                        "violation"
+                    } else {
+                        "violations"
+                    }
                 ),
             },
             Self::Unauthenticated(failure) => failure.message(),
-            Self::UnsupportedMediaType(Some(sent)) => format!(
-                "Unsupported media type `{sent}`: send the body as `application/json`"
-            ),
+            Self::UnsupportedMediaType(Some(sent)) => {
+                format!("Unsupported media type `{sent}`: send the body as `application/json`")
+            }
             Self::UnsupportedMediaType(None) => {
                 "Missing `Content-Type`: send the body as `application/json`".to_string()
             }

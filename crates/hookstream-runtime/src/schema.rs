@@ -45,7 +45,12 @@ impl Schema {
                 }
                 ValidationErrorKind::Required { property } => {
                     let name = property.as_str().unwrap_or_default();
-                    found.push(Violation::new(location, child(&path, name), "required", "is required"));
+                    found.push(Violation::new(
+                        location,
+                        child(&path, name),
+                        "required",
+                        "is required",
+                    ));
                 }
                 kind => {
                     let value = error.instance();
@@ -74,15 +79,24 @@ fn describe(kind: &ValidationErrorKind, value: &Value) -> (&'static str, String)
                     .join(" or "),
             };
             if value.is_null() {
-                ("type", format!("must be {} {expected}, not null", article(&expected)))
+                (
+                    "type",
+                    format!("must be {} {expected}, not null", article(&expected)),
+                )
             } else {
                 ("type", format!("must be {} {expected}", article(&expected)))
             }
         }
-        ValidationErrorKind::MaxLength { limit } => ("max_length", format!("must be at most {limit} characters")),
+        ValidationErrorKind::MaxLength { limit } => {
+            ("max_length", format!("must be at most {limit} characters"))
+        }
         ValidationErrorKind::MinLength { limit: 1 } => ("min_length", "must not be empty".into()),
-        ValidationErrorKind::MinLength { limit } => ("min_length", format!("must be at least {limit} characters")),
-        ValidationErrorKind::Pattern { pattern } => ("pattern", format!("must match the pattern `{pattern}`")),
+        ValidationErrorKind::MinLength { limit } => {
+            ("min_length", format!("must be at least {limit} characters"))
+        }
+        ValidationErrorKind::Pattern { pattern } => {
+            ("pattern", format!("must match the pattern `{pattern}`"))
+        }
         ValidationErrorKind::Enum { options } => {
             let choices: Vec<String> = options
                 .as_array()
@@ -90,29 +104,56 @@ fn describe(kind: &ValidationErrorKind, value: &Value) -> (&'static str, String)
                 .unwrap_or_default();
             ("enum", format!("must be one of: {}", choices.join(", ")))
         }
-        ValidationErrorKind::Constant { expected_value } => ("const", format!("must be {}", plain(expected_value))),
-        ValidationErrorKind::MinProperties { limit: 1 } => ("min_properties", "must contain at least one property".into()),
-        ValidationErrorKind::MinProperties { limit } => ("min_properties", format!("must contain at least {limit} properties")),
-        ValidationErrorKind::MaxProperties { limit } => ("max_properties", format!("must contain at most {limit} properties")),
+        ValidationErrorKind::Constant { expected_value } => {
+            ("const", format!("must be {}", plain(expected_value)))
+        }
+        ValidationErrorKind::MinProperties { limit: 1 } => (
+            "min_properties",
+            "must contain at least one property".into(),
+        ),
+        ValidationErrorKind::MinProperties { limit } => (
+            "min_properties",
+            format!("must contain at least {limit} properties"),
+        ),
+        ValidationErrorKind::MaxProperties { limit } => (
+            "max_properties",
+            format!("must contain at most {limit} properties"),
+        ),
         ValidationErrorKind::MinItems { limit: 1 } => ("min_items", "must not be empty".into()),
-        ValidationErrorKind::MinItems { limit } => ("min_items", format!("must have at least {limit} items")),
-        ValidationErrorKind::MaxItems { limit } => ("max_items", format!("must have at most {limit} items")),
+        ValidationErrorKind::MinItems { limit } => {
+            ("min_items", format!("must have at least {limit} items"))
+        }
+        ValidationErrorKind::MaxItems { limit } => {
+            ("max_items", format!("must have at most {limit} items"))
+        }
         ValidationErrorKind::Minimum { limit } => ("minimum", format!("must be at least {limit}")),
         ValidationErrorKind::Maximum { limit } => ("maximum", format!("must be at most {limit}")),
-        ValidationErrorKind::ExclusiveMinimum { limit } => ("minimum", format!("must be greater than {limit}")),
-        ValidationErrorKind::ExclusiveMaximum { limit } => ("maximum", format!("must be less than {limit}")),
-        ValidationErrorKind::UniqueItems => ("unique_items", "must not contain duplicate items".into()),
+        ValidationErrorKind::ExclusiveMinimum { limit } => {
+            ("minimum", format!("must be greater than {limit}"))
+        }
+        ValidationErrorKind::ExclusiveMaximum { limit } => {
+            ("maximum", format!("must be less than {limit}"))
+        }
+        ValidationErrorKind::UniqueItems => {
+            ("unique_items", "must not contain duplicate items".into())
+        }
         ValidationErrorKind::OneOfNotValid { .. } | ValidationErrorKind::AnyOf { .. } => {
             ("one_of", "does not match any allowed form".into())
         }
-        ValidationErrorKind::OneOfMultipleValid { .. } => ("one_of", "matches more than one allowed form".into()),
+        ValidationErrorKind::OneOfMultipleValid { .. } => {
+            ("one_of", "matches more than one allowed form".into())
+        }
         ValidationErrorKind::Format { format } => ("format", format!("must be a valid {format}")),
         _ => ("invalid", "is not valid".into()),
     }
 }
 
 fn article(noun: &str) -> &'static str {
-    if noun.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" }
+    if noun.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    }
 }
 
 fn plain(value: &Value) -> String {
@@ -167,7 +208,8 @@ mod tests {
 
     #[test]
     fn every_violation_is_listed_by_path() {
-        let instance = json!({"name": "toolong", "rules": [{"op": "eq"}, {"op": "no"}, {}], "extra": 1});
+        let instance =
+            json!({"name": "toolong", "rules": [{"op": "eq"}, {"op": "no"}, {}], "extra": 1});
         let found = schema().violations(&instance, Location::Body, "");
         let paths: Vec<&str> = found.iter().map(|v| v.path.as_str()).collect();
         assert_eq!(paths, ["extra", "name", "rules[1].op", "rules[2].op"]);

@@ -50,7 +50,10 @@ pub fn app(store: Store) -> Router {
                 ),
         )
         .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT));
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ));
     hookstream_api::router(api)
         .route("/openapi.json", axum::routing::get(openapi))
         .fallback(unknown_route)
@@ -88,7 +91,11 @@ async fn method_not_allowed(request: Request<axum::body::Body>) -> Response {
     routing_error(&request, StatusCode::METHOD_NOT_ALLOWED, message)
 }
 
-fn routing_error(request: &Request<axum::body::Body>, status: StatusCode, error: String) -> Response {
+fn routing_error(
+    request: &Request<axum::body::Body>,
+    status: StatusCode,
+    error: String,
+) -> Response {
     let request_id = request
         .headers()
         .get("x-request-id")

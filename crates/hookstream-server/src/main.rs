@@ -13,7 +13,11 @@ use tracing_subscriber::EnvFilter;
 /// With no subcommand it serves. Logs go to stderr (filter them with
 /// RUST_LOG, default `info`); seeded credentials go to stdout.
 #[derive(Parser)]
-#[command(name = "hookstream-server", version, args_conflicts_with_subcommands = true)]
+#[command(
+    name = "hookstream-server",
+    version,
+    args_conflicts_with_subcommands = true
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -50,7 +54,9 @@ struct DatabaseArgs {
 fn main() -> Result<()> {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .init();
@@ -68,7 +74,9 @@ fn open(args: &DatabaseArgs) -> Result<Store> {
 
 fn seed(args: &DatabaseArgs) -> Result<()> {
     let store = open(args)?;
-    let output = store.run_blocking(store::seed).context("cannot seed the database")?;
+    let output = store
+        .run_blocking(store::seed)
+        .context("cannot seed the database")?;
     print_seed(&output)?;
     tracing::info!(database = %args.database.display(), org_id = %output.org_id, "created a tenant");
     Ok(())
@@ -82,7 +90,9 @@ fn print_seed(output: &store::SeedOutput) -> Result<()> {
 fn serve(args: &ServeArgs) -> Result<()> {
     let store = open(&args.database)?;
     if store.run_blocking(|connection| store::is_empty(connection))? {
-        let output = store.run_blocking(store::seed).context("cannot seed the new database")?;
+        let output = store
+            .run_blocking(store::seed)
+            .context("cannot seed the new database")?;
         print_seed(&output)?;
         tracing::info!(org_id = %output.org_id, "new database: created a tenant, credentials printed on stdout");
     }

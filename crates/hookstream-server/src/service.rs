@@ -1,7 +1,9 @@
 //! The reference implementation of the generated [`HookstreamApi`] trait.
 
 use crate::store::{self, SessionLookup, Store, StoreError, Tenant, UpdateError};
-use hookstream_api::runtime::{AuthFailure, Location, Rejection, RequestContext, RequestMeta, Violation};
+use hookstream_api::runtime::{
+    AuthFailure, Location, Rejection, RequestContext, RequestMeta, Violation,
+};
 use hookstream_api::types::{ConnectionResponse, Error as ErrorBody, ErrorDetail};
 use hookstream_api::{
     Credential, HookstreamApi, SecurityScheme, UpdateConnectionParams, UpdateConnectionResponse,
@@ -43,7 +45,11 @@ impl HookstreamApi for ReferenceApi {
 
     type Identity = Tenant;
 
-    async fn authenticate(&self, meta: &RequestMeta, credential: Credential) -> Result<Tenant, AuthFailure> {
+    async fn authenticate(
+        &self,
+        meta: &RequestMeta,
+        credential: Credential,
+    ) -> Result<Tenant, AuthFailure> {
         let scheme = credential.scheme;
         let secret = credential.secret;
         let lookup = self
@@ -60,14 +66,18 @@ impl HookstreamApi for ReferenceApi {
             .await;
         match lookup {
             Ok(SessionLookup::Valid(tenant)) => Ok(tenant),
-            Ok(SessionLookup::Expired) => Err(AuthFailure::rejected("the session has expired; sign in again")),
+            Ok(SessionLookup::Expired) => Err(AuthFailure::rejected(
+                "the session has expired; sign in again",
+            )),
             Ok(SessionLookup::Unknown) => Err(AuthFailure::rejected(match scheme {
                 SecurityScheme::SessionCookie => "the session token is not valid",
                 _ => "the API key is not valid",
             })),
             Err(error) => {
                 tracing::error!(request_id = %meta.request_id, %error, "credential lookup failed");
-                Err(AuthFailure::rejected("the credentials could not be checked; try again"))
+                Err(AuthFailure::rejected(
+                    "the credentials could not be checked; try again",
+                ))
             }
         }
     }
@@ -78,12 +88,17 @@ impl HookstreamApi for ReferenceApi {
         params: UpdateConnectionParams,
         body: ConnectionPatch,
     ) -> UpdateConnectionResponse {
-        let RequestContext { meta, identity: tenant } = context;
+        let RequestContext {
+            meta,
+            identity: tenant,
+        } = context;
         let id = params.id;
         let (tenant_for_store, id_for_store) = (tenant.clone(), id.clone());
         let result = self
             .store
-            .run(move |connection| store::update_connection(connection, &tenant_for_store, &id_for_store, &body))
+            .run(move |connection| {
+                store::update_connection(connection, &tenant_for_store, &id_for_store, &body)
+            })
             .await;
         match result {
             Ok(connection) => {
@@ -94,12 +109,22 @@ impl HookstreamApi for ReferenceApi {
             }
             Err(UpdateError::NotFound) => {
                 tracing::info!(request_id = %meta.request_id, connection_id = %id, org_id = %tenant.org_id, "connection not found");
-                UpdateConnectionResponse::NotFound(error_body(&meta, 404, "Connection not found".into(), &[]))
+                UpdateConnectionResponse::NotFound(error_body(
+                    &meta,
+                    404,
+                    "Connection not found".into(),
+                    &[],
+                ))
             }
             Err(UpdateError::Invalid(violations)) => {
                 let rejection = Rejection::Invalid(violations);
                 tracing::info!(request_id = %meta.request_id, connection_id = %id, reason = %rejection.message(), "update rejected by connection rules");
-                UpdateConnectionResponse::BadRequest(error_body(&meta, 400, rejection.message(), rejection.violations()))
+                UpdateConnectionResponse::BadRequest(error_body(
+                    &meta,
+                    400,
+                    rejection.message(),
+                    rejection.violations(),
+                ))
             }
             Err(UpdateError::Store(error)) => {
                 tracing::error!(request_id = %meta.request_id, connection_id = %id, %error, "connection update failed");
@@ -113,7 +138,11 @@ impl HookstreamApi for ReferenceApi {
         }
     }
 
-    fn update_connection_rejected(&self, meta: &RequestMeta, rejection: Rejection) -> UpdateConnectionResponse {
+    fn update_connection_rejected(
+        &self,
+        meta: &RequestMeta,
+        rejection: Rejection,
+    ) -> UpdateConnectionResponse {
         let rejection = refine(rejection);
         let message = match rejection.violations() {
             [only] if only.code == "no_fields" => only.message.clone(),
@@ -124,7 +153,9 @@ impl HookstreamApi for ReferenceApi {
             Rejection::Invalid(_) => UpdateConnectionResponse::BadRequest(body),
             Rejection::Unauthenticated(_) => UpdateConnectionResponse::Unauthorized(body),
             Rejection::PayloadTooLarge(_) => UpdateConnectionResponse::PayloadTooLarge(body),
-            Rejection::UnsupportedMediaType(_) => UpdateConnectionResponse::UnsupportedMediaType(body),
+            Rejection::UnsupportedMediaType(_) => {
+                UpdateConnectionResponse::UnsupportedMediaType(body)
+            }
         }
     }
 }
@@ -138,7 +169,9 @@ fn refine(rejection: Rejection) -> Rejection {
     let refined = violations
         .into_iter()
         .map(|violation| match violation.code.as_str() {
-            "min_properties" if violation.location == Location::Body && violation.path.is_empty() => {
+            "min_properties"
+                if violation.location == Location::Body && violation.path.is_empty() =>
+            {
                 Violation::new(Location::Body, "", "no_fields", "No fields to update")
             }
             "unknown_property" if READ_ONLY.contains(&violation.path.as_str()) => Violation::new(
@@ -154,7 +187,12 @@ fn refine(rejection: Rejection) -> Rejection {
 }
 
 /// Builds the `Error` body that every error response of this API carries.
-fn error_body(meta: &RequestMeta, status: u16, error: String, violations: &[Violation]) -> ErrorBody {
+fn error_body(
+    meta: &RequestMeta,
+    status: u16,
+    error: String,
+    violations: &[Violation],
+) -> ErrorBody {
     let details = (!violations.is_empty()).then(|| {
         violations
             .iter()

@@ -43,7 +43,10 @@ mod tests {
 
     #[test]
     fn valid_expression_parses() {
-        assert_eq!(parse("payload.order.{ 'id': id, 'total': $sum(items.price) }"), Ok(()));
+        assert_eq!(
+            parse("payload.order.{ 'id': id, 'total': $sum(items.price) }"),
+            Ok(())
+        );
     }
 
     #[test]

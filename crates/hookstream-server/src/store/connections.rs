@@ -85,7 +85,9 @@ pub fn update_connection(
     let current = find_connection(&transaction, tenant, id)?.ok_or(UpdateError::NotFound)?;
     let changes = rules::plan(patch, &current).map_err(UpdateError::Invalid)?;
     let mut assignments = vec!["updated_at = ?1".to_string()];
-    let mut values = vec![rusqlite::types::Value::Text(next_timestamp(&current.updated_at))];
+    let mut values = vec![rusqlite::types::Value::Text(next_timestamp(
+        &current.updated_at,
+    ))];
     for (column, value) in changes {
         values.push(value);
         assignments.push(format!("{column} = ?{}", values.len()));
@@ -97,7 +99,9 @@ pub fn update_connection(
         values.len() + 2,
         values.len() + 3,
     );
-    values.extend([id, &tenant.org_id, &tenant.env_id].map(|v| rusqlite::types::Value::Text(v.to_string())));
+    values.extend(
+        [id, &tenant.org_id, &tenant.env_id].map(|v| rusqlite::types::Value::Text(v.to_string())),
+    );
     transaction.execute(&sql, params_from_iter(values))?;
     let updated = find_connection(&transaction, tenant, id)?.ok_or(UpdateError::NotFound)?;
     transaction.commit()?;

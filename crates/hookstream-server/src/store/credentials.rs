@@ -77,7 +77,9 @@ pub(crate) fn create_session(
             org_id,
             env_id,
             hash_secret(&token),
-            expires_at.format(&format).expect("a UTC time formats as RFC 3339"),
+            expires_at
+                .format(&format)
+                .expect("a UTC time formats as RFC 3339"),
             super::now()
         ],
     )?;
@@ -129,7 +131,9 @@ pub enum SessionLookup {
 /// key, so no clear token is stored or compared.
 pub fn find_session(connection: &Connection, token: &str) -> Result<SessionLookup, StoreError> {
     let row = connection
-        .prepare_cached("SELECT id, org_id, env_id, expires_at FROM sessions WHERE token_hash = ?1")?
+        .prepare_cached(
+            "SELECT id, org_id, env_id, expires_at FROM sessions WHERE token_hash = ?1",
+        )?
         .query_row([hash_secret(token)], |row| {
             Ok((
                 row.get::<_, String>(0)?,

@@ -85,7 +85,9 @@ impl Store {
 /// transaction open, because rusqlite rolls back on drop, so the poison
 /// flag is ignored.
 fn lock(connection: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
-    connection.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    connection
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn migrations() -> Migrations<'static> {

@@ -55,7 +55,14 @@ pub fn seed(connection: &mut Connection) -> Result<SeedOutput, StoreError> {
              description, enabled, status, created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, 'Orders to billing', 'Forwards order events', 1,
              'active', ?6, ?6)",
-        params![connection_id, org_id, env_id, source_id, destination_id, created_at],
+        params![
+            connection_id,
+            org_id,
+            env_id,
+            source_id,
+            destination_id,
+            created_at
+        ],
     )?;
     let api_key = create_api_key(&transaction, &org_id, &env_id)?;
     let session_token = create_session(&transaction, &org_id, &env_id, SESSION_LIFETIME)?;
