@@ -24,8 +24,8 @@ const UNKNOWN_TOKEN: &str = "fffffffffffffffffffffffffffffffffffffffffffffffffff
 /// A past expiry time in the format of the `sessions.expires_at` column.
 const PAST: &str = "2020-01-01T00:00:00.000000Z";
 
-const MISSING_MESSAGE: &str = "Missing credentials: send one of the `X-API-Key` header, \
-    the `better-auth.session_token` cookie, `Authorization: Bearer <token>`";
+const MISSING_MESSAGE: &str = "Missing credentials: send the `X-API-Key` header, \
+    the `better-auth.session_token` cookie or `Authorization: Bearer <token>`";
 const INVALID_KEY_MESSAGE: &str = "Invalid credentials: the API key is not valid";
 const INVALID_SESSION_MESSAGE: &str = "Invalid credentials: the session token is not valid";
 const EXPIRED_MESSAGE: &str = "Invalid credentials: the session has expired; sign in again";

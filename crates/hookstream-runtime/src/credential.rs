@@ -91,11 +91,20 @@ impl AuthFailure {
     pub fn message(&self) -> String {
         match self {
             Self::Missing { accepted } => {
-                format!("Missing credentials: send one of {}", accepted.join(", "))
+                format!("Missing credentials: send {}", alternatives(accepted))
             }
             Self::Malformed { reason } => format!("Malformed credentials: {reason}"),
             Self::Rejected { reason } => format!("Invalid credentials: {reason}"),
         }
+    }
+}
+
+/// Joins alternatives as `a`, `a or b`, or `a, b or c`.
+fn alternatives(items: &[String]) -> String {
+    match items {
+        [] => "a credential".to_string(),
+        [only] => only.clone(),
+        [rest @ .., last] => format!("{} or {last}", rest.join(", ")),
     }
 }
 
