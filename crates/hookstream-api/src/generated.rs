@@ -100,8 +100,8 @@ pub trait HookstreamApi: Send + Sync + 'static {
     /// The caller that [`Self::authenticate`] accepted.
     type Identity: Send + Sync + 'static;
     /// Checks a credential that a request carried and returns the
-    /// caller, or why it was rejected. The router answers a rejection
-    /// with the operation's `*_rejected` method.
+    /// caller, or why it was rejected. The router passes a rejection to
+    /// the operation's `*_rejected` method.
     fn authenticate(
         &self,
         meta: &hookstream_runtime::RequestMeta,

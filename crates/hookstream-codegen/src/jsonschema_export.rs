@@ -20,7 +20,7 @@ const ANNOTATIONS: &[&str] = &[
 
 /// Returns a JSON Schema document whose root is `schema`, with every
 /// component it reaches under `$defs`. Fails when the result does not
-/// compile, so that the generated server never holds a broken schema.
+/// compile, so that the generated server never contains a broken schema.
 pub(crate) fn document(contract: &Contract, schema: &Value, at: &str) -> Result<String, SpecError> {
     let mut defs = Map::new();
     collect_defs(contract, schema, &mut defs);

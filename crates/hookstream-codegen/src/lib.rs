@@ -18,18 +18,18 @@ pub use error::{Error, SpecError};
 pub use format::header;
 pub use model::Contract;
 
-/// Where the generated code finds the crates it refers to.
+/// The paths by which generated code refers to other crates.
 #[derive(Debug, Clone)]
 pub struct Settings {
     /// The command that regenerates the files, named in their header.
     pub command: String,
     /// The path of the spec, as the header names it.
     pub source: String,
-    /// The Rust path of the crate that holds the generated model types.
+    /// The Rust path of the crate that contains the generated model types.
     pub types_crate: String,
     /// The Rust path of the server runtime crate.
     pub runtime_crate: String,
-    /// The Rust path of the module that holds the generated client, such as
+    /// The Rust path of the module that contains the generated client, such as
     /// `crate` when the client file is a crate's root module.
     pub client_module: String,
 }

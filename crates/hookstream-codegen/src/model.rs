@@ -36,11 +36,11 @@ pub struct Contract {
 pub struct Scheme {
     /// The key under `components/securitySchemes`.
     pub name: String,
-    /// Where the credential travels.
+    /// The location of the credential.
     pub location: SchemeLocation,
 }
 
-/// Where a credential travels in a request.
+/// The location of a credential in a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SchemeLocation {
     /// An API key in the named header.
@@ -75,7 +75,7 @@ pub struct Operation {
     pub pointer: String,
 }
 
-/// Where a parameter travels.
+/// The location of a parameter in a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ParameterLocation {
     /// A segment of the path.
@@ -91,7 +91,7 @@ pub enum ParameterLocation {
 pub struct Parameter {
     /// The name on the wire.
     pub name: String,
-    /// Where it travels.
+    /// Its location in the request.
     pub location: ParameterLocation,
     /// Whether a request must carry it.
     pub required: bool,

@@ -3,7 +3,7 @@
 use heck::{ToPascalCase, ToSnakeCase};
 use proc_macro2::{Ident, Span};
 
-/// Appends one reference token to a JSON pointer, escaped as RFC 6901 says.
+/// Appends one reference token to a JSON pointer, escaped as RFC 6901 specifies.
 pub(crate) fn pointer(base: &str, token: &str) -> String {
     format!("{base}/{}", token.replace('~', "~0").replace('/', "~1"))
 }

@@ -37,8 +37,8 @@ pub(crate) fn emit(contract: &Contract, settings: &Settings) -> Result<TokenStre
             type Identity: Send + Sync + 'static;
 
             /// Checks a credential that a request carried and returns the
-            /// caller, or why it was rejected. The router answers a rejection
-            /// with the operation's `*_rejected` method.
+            /// caller, or why it was rejected. The router passes a rejection to
+            /// the operation's `*_rejected` method.
             fn authenticate(
                 &self,
                 meta: &#runtime::RequestMeta,

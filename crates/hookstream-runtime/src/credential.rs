@@ -3,7 +3,7 @@
 use http::HeaderMap;
 use http::header::{AUTHORIZATION, COOKIE};
 
-/// Where a credential travels.
+/// The location of a credential in a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CredentialLocation {
     /// An API key in the named header.
@@ -57,7 +57,7 @@ pub struct Credential<S> {
     pub secret: Secret,
 }
 
-/// Why a request was not authenticated. Messages never contain the
+/// The reason a request was not authenticated. Messages never contain the
 /// credential itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AuthFailure {
@@ -68,13 +68,13 @@ pub enum AuthFailure {
     },
     /// A credential was present but not well formed.
     Malformed {
-        /// What is wrong with it.
+        /// The problem, in words safe to show the caller.
         reason: String,
     },
     /// The implementation rejected the credential: unknown, revoked or
     /// expired.
     Rejected {
-        /// Why, in words safe to show the caller.
+        /// The reason, in words safe to show the caller.
         reason: String,
     },
 }

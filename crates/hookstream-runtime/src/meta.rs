@@ -1,11 +1,12 @@
-//! What every operation gets to know about its request.
+//! Request metadata that every operation receives.
 
 use http::request::Parts;
 
 /// The header that carries the request id, set by a request-id layer such
 /// as tower-http's `SetRequestIdLayer`.
 const REQUEST_ID_HEADER: &str = "x-request-id";
-/// The longest request id taken from a header; a longer one is replaced.
+/// The maximum length of a request id taken from a header. A longer one is
+/// replaced.
 const MAX_REQUEST_ID_LEN: usize = 128;
 
 /// Facts about one request that handlers and rejections need.

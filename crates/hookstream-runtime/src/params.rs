@@ -22,10 +22,10 @@ pub enum ParamKind {
     Boolean,
 }
 
-/// What the spec declares about one parameter.
+/// The declaration of one parameter in the spec.
 #[derive(Debug, Clone, Copy)]
 pub struct ParamSpec {
-    /// Where it travels.
+    /// Its location in the request.
     pub location: Location,
     /// Its name on the wire.
     pub name: &'static str,

@@ -1,9 +1,10 @@
-//! What the generated router rejects before an operation runs.
+//! Rejections: requests that the generated router turns away before an
+//! operation runs.
 
 use crate::credential::AuthFailure;
 use crate::meta::RequestMeta;
 
-/// Where a violation was found.
+/// The part of a request in which a violation was found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Location {
     /// A path parameter.
@@ -31,14 +32,14 @@ impl Location {
 /// One way in which a request does not match the spec.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Violation {
-    /// Where the value travels.
+    /// The part of the request that carries the value.
     pub location: Location,
     /// The value's path, such as `filter_rules[0].op`, or the parameter
     /// name; empty for the body as a whole.
     pub path: String,
     /// A stable, machine-readable code such as `max_length`.
     pub code: String,
-    /// What is wrong, as the end of a sentence that starts with the path,
+    /// The problem, phrased as the end of a sentence that starts with the path,
     /// such as `must be at most 155 characters`.
     pub message: String,
 }
@@ -70,7 +71,7 @@ impl Violation {
     }
 }
 
-/// A request the router answered without calling the operation.
+/// A request the router responded to without calling the operation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Rejection {
     /// Parameters or body do not match the spec. Holds every violation
@@ -78,7 +79,7 @@ pub enum Rejection {
     Invalid(Vec<Violation>),
     /// No credential, a malformed one, or one the implementation rejected.
     Unauthenticated(AuthFailure),
-    /// The body is not `application/json`; holds the `Content-Type` sent.
+    /// The body is not `application/json`; contains the `Content-Type` that was sent.
     UnsupportedMediaType(Option<String>),
     /// The body is larger than the limit, in bytes, that it holds.
     PayloadTooLarge(usize),
