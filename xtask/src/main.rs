@@ -170,10 +170,10 @@ fn fixture_names(root: &Path) -> Result<Vec<String>> {
         let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
             continue;
         };
-        if let Some(stem) = name.strip_suffix(".yaml") {
-            if !stem.starts_with("unsupported_") {
-                names.push(stem.to_string());
-            }
+        if let Some(stem) = name.strip_suffix(".yaml")
+            && !stem.starts_with("unsupported_")
+        {
+            names.push(stem.to_string());
         }
     }
     names.sort();

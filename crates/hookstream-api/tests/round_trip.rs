@@ -59,17 +59,17 @@ fn schema(value: &Value) -> Value {
     let Some(source) = value.as_object() else {
         return value.clone();
     };
-    if let Some(Value::Array(all)) = source.get("allOf") {
-        if let [single] = all.as_slice() {
-            let mut merged = source.clone();
-            merged.remove("allOf");
-            if let Some(inner) = single.as_object() {
-                for (key, item) in inner {
-                    merged.entry(key.clone()).or_insert_with(|| item.clone());
-                }
+    if let Some(Value::Array(all)) = source.get("allOf")
+        && let [single] = all.as_slice()
+    {
+        let mut merged = source.clone();
+        merged.remove("allOf");
+        if let Some(inner) = single.as_object() {
+            for (key, item) in inner {
+                merged.entry(key.clone()).or_insert_with(|| item.clone());
             }
-            return schema(&Value::Object(merged));
         }
+        return schema(&Value::Object(merged));
     }
     let mut out = Map::new();
     let mut nullable = source.get("nullable") == Some(&Value::Bool(true));

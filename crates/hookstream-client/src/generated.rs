@@ -36,14 +36,14 @@ pub mod types {
     }
 }
 #[derive(Clone, Debug)]
-/**Client for hookstream
-
-The hookstream webhook API. A connection routes events from a webhook
-source to a destination, optionally filtered by content rules and
-reshaped by a JSONata transform.
-
-
-Version: 1.0.0*/
+///Client for hookstream
+///
+///The hookstream webhook API. A connection routes events from a webhook
+///source to a destination, optionally filtered by content rules and
+///reshaped by a JSONata transform.
+///
+///
+///Version: 1.0.0
 pub struct Client {
     pub(crate) baseurl: String,
     pub(crate) client: reqwest::Client,
@@ -108,25 +108,25 @@ const _: () = {
     }
 };
 impl Client {
-    /**Partially update a connection by its ID
-
-    Updates only the properties present in the body. `null` clears a
-    nullable property, and an empty `filter_rules` array removes every
-    rule.
-
-
-    Sends a `PATCH` request to `/connections/{id}`
-
-    Arguments:
-    - `id`: Resource ID (32-char hex)
-    - `body`
-    ```ignore
-    let response = client.update_connection()
-        .id(id)
-        .body(body)
-        .send()
-        .await;
-    ```*/
+    ///Partially update a connection by its ID
+    ///
+    ///Updates only the properties present in the body. `null` clears a
+    ///nullable property, and an empty `filter_rules` array removes every
+    ///rule.
+    ///
+    ///
+    ///Sends a `PATCH` request to `/connections/{id}`
+    ///
+    ///Arguments:
+    ///- `id`: Resource ID (32-char hex)
+    ///- `body`
+    ///```ignore
+    ///let response = client.update_connection()
+    ///    .id(id)
+    ///    .body(body)
+    ///    .send()
+    ///    .await;
+    ///```
     pub fn update_connection(&self) -> builder::UpdateConnection<'_> {
         builder::UpdateConnection::new(self)
     }
@@ -140,9 +140,9 @@ pub mod builder {
         ByteStream, ClientHooks, ClientInfo, Error, OperationInfo, RequestBuilderExt,
         ResponseValue, encode_path,
     };
-    /**Builder for [`Client::update_connection`]
-
-    [`Client::update_connection`]: super::Client::update_connection*/
+    ///Builder for [`Client::update_connection`]
+    ///
+    ///[`Client::update_connection`]: super::Client::update_connection
     #[derive(Debug, Clone)]
     pub struct UpdateConnection<'a> {
         client: &'a super::Client,

@@ -227,7 +227,8 @@ fn security(contract: &Contract, module: &syn::Path) -> TokenStream {
         }
     });
     let operation_arms = contract.operations.iter().map(|operation| {
-        let id = &operation.id;
+        // progenitor names operations in snake case in `OperationInfo`.
+        let id = heck::ToSnakeCase::to_snake_case(operation.id.as_str());
         let schemes = operation.security.iter().map(|name| type_ident(name));
         quote! { #id => &[#(Scheme::#schemes),*], }
     });

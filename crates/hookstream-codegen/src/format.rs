@@ -19,7 +19,7 @@ pub fn header(settings: &Settings) -> String {
 pub(crate) fn finish(tokens: TokenStream, settings: &Settings) -> Result<String, Error> {
     let file: syn::File = syn::parse2(tokens)
         .map_err(|error| Error::Format(format!("generated code does not parse: {error}")))?;
-    let printed = prettyplease::unparse(&file);
+    let printed = line_doc_comments(&prettyplease::unparse(&file));
     let formatted = rustfmt(&format!("{}{printed}", header(settings)))?;
     Ok(formatted.replace("\r\n", "\n"))
 }
@@ -54,4 +54,71 @@ fn rustfmt(source: &str) -> Result<String, Error> {
         )));
     }
     String::from_utf8(output.stdout).map_err(|error| Error::Format(error.to_string()))
+}
+
+/// Rewrites the `/** ... */` and `/*! ... */` blocks that prettyplease
+/// prints for multi-line doc attributes as `///` and `//!` lines. rustfmt
+/// indents the inside of a block comment, and rustdoc then reads indented
+/// lines as code blocks and runs them as doctests.
+fn line_doc_comments(source: &str) -> String {
+    let mut out = String::with_capacity(source.len());
+    let mut lines = source.lines();
+    while let Some(line) = lines.next() {
+        let trimmed = line.trim_start();
+        let indent = &line[..line.len() - trimmed.len()];
+        let (marker, rest) = if let Some(rest) = trimmed.strip_prefix("/**") {
+            ("///", rest)
+        } else if let Some(rest) = trimmed.strip_prefix("/*!") {
+            ("//!", rest)
+        } else {
+            out.push_str(line);
+            out.push('\n');
+            continue;
+        };
+        let mut body = vec![rest.to_string()];
+        while !body.last().is_some_and(|last| last.ends_with("*/")) {
+            match lines.next() {
+                Some(next) => body.push(next.to_string()),
+                None => break,
+            }
+        }
+        if let Some(last) = body.last_mut() {
+            *last = last.trim_end_matches("*/").to_string();
+        }
+        for text in body {
+            out.push_str(indent);
+            out.push_str(marker);
+            out.push_str(&text);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn block_doc_becomes_line_docs() {
+        let source = "    /**First line\n\n    indented*/\n    fn f() {}\n";
+        assert_eq!(
+            line_doc_comments(source),
+            "    ///First line\n    ///\n    ///    indented\n    fn f() {}\n"
+        );
+    }
+
+    #[test]
+    fn single_line_block_doc_is_converted() {
+        assert_eq!(
+            line_doc_comments("/**One*/\nstruct S;\n"),
+            "///One\nstruct S;\n"
+        );
+    }
+
+    #[test]
+    fn other_lines_are_unchanged() {
+        let source = "let a = 1; // note\n/* plain comment */\n";
+        assert_eq!(line_doc_comments(source), source);
+    }
 }

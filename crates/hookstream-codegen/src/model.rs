@@ -729,6 +729,12 @@ impl Parser {
             return None;
         }
         schemas.insert(fallback.to_string(), schema.clone());
+        // Point the body at the new component, so progenitor uses the
+        // shared type instead of generating its own copy.
+        let reference = serde_json::json!({ "$ref": format!("#/components/schemas/{fallback}") });
+        if let Some(slot) = self.document.pointer_mut(at.trim_start_matches('#')) {
+            *slot = reference;
+        }
         Some(fallback.to_string())
     }
 

@@ -303,6 +303,17 @@ impl OperationCode {
             operation.id,
             method_ident.to_string().trim_start_matches("r#"),
         );
+        // An operation without credentials, parameters or a body cannot be
+        // rejected, so it gets no `*_rejected` method.
+        let can_reject = secured || !params.is_empty() || body.is_some();
+        let rejected_method = if can_reject {
+            quote! {
+                #[doc = #rejected_doc]
+                fn #rejected_ident(&self, meta: &#runtime::RequestMeta, rejection: #runtime::Rejection) -> #response_ident;
+            }
+        } else {
+            quote! {}
+        };
         let trait_methods = quote! {
             #[doc = #summary_doc]
             ///
@@ -314,8 +325,7 @@ impl OperationCode {
                 #body_arg
             ) -> impl std::future::Future<Output = #response_ident> + Send;
 
-            #[doc = #rejected_doc]
-            fn #rejected_ident(&self, meta: &#runtime::RequestMeta, rejection: #runtime::Rejection) -> #response_ident;
+            #rejected_method
         };
 
         // Statics: parameter and body schemas, security alternatives.
@@ -437,14 +447,8 @@ impl OperationCode {
             quote! { let mut violations: Vec<#runtime::Violation> = Vec::new(); }
         };
         let path_attr = utoipa_path(contract, operation, types);
-        let handler = quote! {
-            #path_attr
-            async fn #handler_ident<A: #trait_ident>(
-                axum::extract::State(api): axum::extract::State<Arc<A>>,
-                request: axum::extract::Request,
-            ) -> axum::response::Response {
-                #parts_binding
-                let meta = #runtime::RequestMeta::new(&parts, #operation_id);
+        let checks = if can_reject {
+            quote! {
                 let reject = |rejection: #runtime::Rejection| {
                     #runtime::log_rejection(&meta, &rejection);
                     api.#rejected_ident(&meta, rejection).into_response()
@@ -458,6 +462,22 @@ impl OperationCode {
                 let (true, #(#bindings),*) = (violations.is_empty(), #(#sources),*) else {
                     return reject(#runtime::Rejection::Invalid(violations));
                 };
+            }
+        } else {
+            quote! {
+                drop(body);
+                let identity = ();
+            }
+        };
+        let handler = quote! {
+            #path_attr
+            async fn #handler_ident<A: #trait_ident>(
+                axum::extract::State(api): axum::extract::State<Arc<A>>,
+                request: axum::extract::Request,
+            ) -> axum::response::Response {
+                #parts_binding
+                let meta = #runtime::RequestMeta::new(&parts, #operation_id);
+                #checks
                 let context = #runtime::RequestContext { meta, identity };
                 api.#method_ident(context, #(#call_args),*).await.into_response()
             }
