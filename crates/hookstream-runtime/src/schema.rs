@@ -59,6 +59,14 @@ impl Schema {
                 }
             }
         }
+        // A value of the wrong type also fails keywords such as `enum`;
+        // only the type violation is worth reporting for that path.
+        let wrong_type: Vec<String> = found
+            .iter()
+            .filter(|violation| violation.code == "type")
+            .map(|violation| violation.path.clone())
+            .collect();
+        found.retain(|violation| violation.code == "type" || !wrong_type.contains(&violation.path));
         found.sort_by(|a, b| a.path.cmp(&b.path).then(a.code.cmp(&b.code)));
         found.dedup();
         found
@@ -224,6 +232,14 @@ mod tests {
         let found = schema().violations(&json!({"name": null}), Location::Body, "");
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].message, "must be a string, not null");
+    }
+
+    #[test]
+    fn wrong_type_hides_enum_violation() {
+        let instance = json!({"rules": [{"op": 3}]});
+        let found = schema().violations(&instance, Location::Body, "");
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].code, "type");
     }
 
     #[test]
