@@ -127,3 +127,8 @@ pub fn read_row(
     }
     Some(object)
 }
+
+/// The README's Rust examples, compiled as doctests so they stay correct.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeExamples;
