@@ -7,7 +7,7 @@ use axum::Router;
 use axum::http::{Request, StatusCode};
 use axum::response::{IntoResponse, Response};
 use hookstream_api::types::Error as ErrorBody;
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -20,6 +20,11 @@ use tracing::Level;
 
 /// How long one request may take before the server answers 408.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long the server waits after a shutdown signal for open connections
+/// to close. No request runs longer than [`REQUEST_TIMEOUT`], so every
+/// request in flight at the signal ends within it. A connection that is
+/// still sending its request headers when it expires is dropped.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(31);
 
 /// Builds the application on a store.
 pub fn app(store: Store) -> Router {
@@ -113,15 +118,52 @@ fn routing_error(
 }
 
 /// Serves the application on a bound listener until `shutdown` completes,
-/// then lets requests in flight finish.
+/// then stops accepting connections and lets requests in flight finish for
+/// up to [`SHUTDOWN_GRACE`].
 pub async fn serve(
     listener: TcpListener,
     store: Store,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(store))
-        .with_graceful_shutdown(shutdown)
-        .await
+    serve_with_grace(listener, store, shutdown, SHUTDOWN_GRACE).await
+}
+
+/// Serves like [`serve`], with `grace` in place of [`SHUTDOWN_GRACE`].
+///
+/// axum's graceful shutdown alone waits for every open connection, and
+/// `axum::serve` (axum 0.8) sets no timeout for reading request headers,
+/// so a client that never finishes its headers would keep the process
+/// alive indefinitely.
+async fn serve_with_grace(
+    listener: TcpListener,
+    store: Store,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    grace: Duration,
+) -> std::io::Result<()> {
+    let (signalled, on_signal) = tokio::sync::oneshot::channel::<()>();
+    let server = axum::serve(listener, app(store))
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            let _ = signalled.send(());
+        })
+        .into_future();
+    let grace_expired = async move {
+        if on_signal.await.is_err() {
+            // The server stopped without a signal, so it wins the select.
+            std::future::pending::<()>().await;
+        }
+        tokio::time::sleep(grace).await;
+    };
+    tokio::select! {
+        result = server => result,
+        () = grace_expired => {
+            tracing::warn!(
+                grace_seconds = grace.as_secs_f64(),
+                "connections still open when the shutdown grace period ended; dropping them"
+            );
+            Ok(())
+        }
+    }
 }
 
 /// Completes on Ctrl-C or SIGTERM.
@@ -149,5 +191,71 @@ pub async fn shutdown_signal() {
     tokio::select! {
         () = interrupt => tracing::info!("received Ctrl-C, shutting down"),
         () = terminate => tracing::info!("received SIGTERM, shutting down"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::sync::oneshot;
+    use tokio::task::JoinHandle;
+
+    /// A server on a loopback port with its own database.
+    struct Running {
+        address: std::net::SocketAddr,
+        stop: oneshot::Sender<()>,
+        task: JoinHandle<std::io::Result<()>>,
+        _directory: tempfile::TempDir,
+    }
+
+    async fn start(grace: Duration) -> Running {
+        let directory = tempfile::tempdir().expect("create a temporary directory");
+        let store = Store::open(&directory.path().join("hookstream.db")).expect("open the store");
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind a loopback port");
+        let address = listener.local_addr().expect("read the bound address");
+        let (stop, stopped) = oneshot::channel::<()>();
+        let shutdown = async {
+            let _ = stopped.await;
+        };
+        let task = tokio::spawn(serve_with_grace(listener, store, shutdown, grace));
+        Running {
+            address,
+            stop,
+            task,
+            _directory: directory,
+        }
+    }
+
+    #[tokio::test]
+    async fn partial_headers_end_at_grace() {
+        let server = start(Duration::from_millis(200)).await;
+        let client = tokio::net::TcpStream::connect(server.address)
+            .await
+            .expect("connect");
+        client
+            .writable()
+            .await
+            .expect("wait until the socket is writable");
+        let sent = client
+            .try_write(b"PATCH /v1/conn")
+            .expect("send part of a request line");
+        assert_eq!(sent, 14);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+
+        server.stop.send(()).expect("signal shutdown");
+        let result = tokio::time::timeout(Duration::from_secs(5), server.task).await;
+        let served = result.expect("serve returns after the grace period");
+        assert!(served.expect("join the server task").is_ok());
+    }
+
+    #[tokio::test]
+    async fn idle_server_stops_at_once() {
+        let server = start(Duration::from_secs(60)).await;
+        server.stop.send(()).expect("signal shutdown");
+        let result = tokio::time::timeout(Duration::from_secs(5), server.task).await;
+        let served = result.expect("serve returns without waiting for the grace period");
+        assert!(served.expect("join the server task").is_ok());
     }
 }
