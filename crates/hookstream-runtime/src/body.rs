@@ -14,8 +14,9 @@ use serde_json::{Map, Value};
 /// Returns `Err` for a rejection that ends the request at once (wrong media
 /// type, body over `limit` bytes). Otherwise returns the typed body, or
 /// `None` after adding violations: an empty body that is required, invalid
-/// UTF-8, malformed JSON, duplicate keys, nesting over serde_json's limit of
-/// 128 levels, or a value that does not match the schema.
+/// UTF-8, malformed JSON, duplicate keys, nesting deeper than 127 levels
+/// (serde_json's recursion limit), or a value that does not match the
+/// schema.
 pub async fn json_body<T: DeserializeOwned>(
     headers: &HeaderMap,
     body: Body,
@@ -193,6 +194,14 @@ mod tests {
     fn invalid_utf8_is_rejected() {
         let violation = parse_strict(b"{\"a\": \"\xff\"}").unwrap_err();
         assert_eq!(violation.code, "invalid_utf8");
+    }
+
+    #[test]
+    fn nesting_limit_is_127_levels() {
+        let nested = |depth: usize| format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+        assert!(parse_strict(nested(127).as_bytes()).is_ok());
+        let violation = parse_strict(nested(128).as_bytes()).unwrap_err();
+        assert_eq!(violation.code, "invalid_json");
     }
 
     #[test]
