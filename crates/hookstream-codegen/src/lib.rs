@@ -12,6 +12,7 @@ mod jsonschema_export;
 mod model;
 mod names;
 mod server;
+pub mod surface;
 mod types;
 
 pub use error::{Error, SpecError};
