@@ -547,6 +547,14 @@ impl Parser {
             .get("required")
             .and_then(Value::as_bool)
             .unwrap_or(false);
+        if !required {
+            // progenitor 0.15 always requires a body in its builder, so an
+            // optional body would make the client stricter than the server.
+            self.fail(
+                body_at.clone(),
+                "an optional request body is not supported, because the progenitor client always sends one; set `required: true`",
+            );
+        }
         let content = resolved
             .get("content")
             .and_then(Value::as_object)
