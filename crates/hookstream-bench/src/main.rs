@@ -11,6 +11,7 @@ use clap::{Args, Parser, Subcommand};
 use hookstream_bench::load::{self, Plan, Target};
 use hookstream_bench::{baseline, compile, suite, synthetic};
 use hookstream_server::store::Store;
+use std::ffi::OsString;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -138,9 +139,32 @@ struct CompileArgs {
     /// Build with the release profile instead of dev.
     #[arg(long)]
     release: bool,
+    /// How many times to clean and rebuild the generated crates; the
+    /// report shows the median.
+    #[arg(long, default_value_t = 3)]
+    repeat: usize,
 }
 
 fn main() -> ExitCode {
+    if let Some(log) = std::env::var_os(compile::RUSTC_LOG_ENV) {
+        // `compile-generated` runs cargo with this executable as
+        // RUSTC_WRAPPER: the first argument is the rustc to run.
+        let arguments: Vec<OsString> = std::env::args_os().skip(1).collect();
+        let Some((rustc, rest)) = arguments.split_first() else {
+            eprintln!(
+                "error: {} is set but no rustc command was given",
+                compile::RUSTC_LOG_ENV
+            );
+            return ExitCode::FAILURE;
+        };
+        return match compile::rustc_wrapper(Path::new(&log), rustc, rest) {
+            Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+            Err(error) => {
+                eprintln!("error: {error:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     match run(Cli::parse()) {
         Ok(code) => code,
         Err(error) => {
@@ -161,6 +185,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 operations: args.operations,
                 directory: args.dir,
                 release: args.release,
+                repeat: args.repeat,
             };
             let report = compile::run(&options)?;
             print!("{}", report.render(options.release));
