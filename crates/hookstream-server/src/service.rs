@@ -39,9 +39,11 @@ impl ReferenceApi {
 }
 
 impl HookstreamApi for ReferenceApi {
-    /// Large enough for 50 filter rules and a transform of 65,536
-    /// characters of up to 4 bytes each.
-    const MAX_BODY_BYTES: usize = 512 * 1024;
+    /// Large enough for a transform of 65,536 characters written as JSON
+    /// escapes (up to 12 bytes each, 786,432 bytes) plus 50 filter rules.
+    /// NOTE: filter rule values have no maximum length in the spec, so a
+    /// schema-valid body with very long values can still get 413.
+    const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 
     type Identity = Tenant;
 
