@@ -60,6 +60,12 @@ fn main() -> Result<()> {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .init();
+    // A panic is an error the server handles (the request gets a 500 or,
+    // in the JSONata parser, a 400), so it goes to the log as one line.
+    std::panic::set_hook(Box::new(|info| {
+        let thread = std::thread::current();
+        tracing::error!(thread = thread.name().unwrap_or("unnamed"), panic = %info, "a thread panicked");
+    }));
     match cli.command {
         Some(Command::Seed(args)) => seed(&args),
         Some(Command::Serve(args)) => serve(&args),

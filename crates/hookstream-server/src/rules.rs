@@ -190,14 +190,21 @@ fn plan_transform(
         && !expression.trim().is_empty()
         && let Err(error) = crate::transform::parse(expression)
     {
+        let message = if error.code == crate::transform::UNSUPPORTED
+            || error.code == crate::transform::UNAVAILABLE
+        {
+            format!("cannot be accepted: {}", error.message)
+        } else {
+            format!(
+                "is not a valid JSONata expression: {} at character {}: {}",
+                error.code, error.position, error.message
+            )
+        };
         violations.push(Violation::new(
             Location::Body,
             "transform_expression",
             "invalid_jsonata",
-            format!(
-                "is not a valid JSONata expression: {} at character {}: {}",
-                error.code, error.position, error.message
-            ),
+            message,
         ));
     }
     if let Some(description) = nullable_text(&patch.transform_expression) {
