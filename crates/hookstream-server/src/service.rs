@@ -120,7 +120,7 @@ impl HookstreamApi for ReferenceApi {
             }
             Err(UpdateError::Invalid(violations)) => {
                 let rejection = Rejection::Invalid(violations);
-                tracing::info!(request_id = %meta.request_id, connection_id = %id, reason = %rejection.message(), "update rejected by connection rules");
+                tracing::info!(request_id = %meta.request_id, connection_id = %id, reason = ?rejection.message(), "update rejected by connection rules");
                 UpdateConnectionResponse::BadRequest(error_body(
                     &meta,
                     400,
@@ -130,10 +130,15 @@ impl HookstreamApi for ReferenceApi {
             }
             Err(UpdateError::Store(error)) => {
                 tracing::error!(request_id = %meta.request_id, connection_id = %id, %error, "connection update failed");
+                let message = if error.is_busy() {
+                    "Internal server error: the database stayed locked, so the update was not applied; try again later"
+                } else {
+                    "Internal server error: the update was not applied; try again"
+                };
                 UpdateConnectionResponse::InternalServerError(error_body(
                     &meta,
                     500,
-                    "Internal server error: the update was not applied; try again".into(),
+                    message.into(),
                     &[],
                 ))
             }
