@@ -315,6 +315,8 @@ fn cases() -> Vec<Case> {
             .invalid("description", "max_length", "must be at most 500 characters"),
         Case::new("transform over 65536", long_string("transform_expression", "t", 65_537))
             .invalid("transform_expression", "max_length", "must be at most 65536 characters"),
+        Case::new("JSONata parent operator", r#"{"transform_expression": "payload.%"}"#)
+            .invalid("transform_expression", "invalid_jsonata", "JSONata construct"),
         Case::new("rule field over 500", one_rule(&format!(
             r#""field": "payload.{}", "op": "eq", "value": 1"#,
             "f".repeat(493)
@@ -509,5 +511,136 @@ async fn valid_raw_request_is_accepted() {
         .read_connection(&tenant.connection_id)
         .expect("the row exists");
     assert_eq!(row["name"], name.as_str());
+    server.stop().await;
+}
+
+/// The deepest expression of the longest length the spec allows parses
+/// without overflowing a stack, and the server answers the next request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deepest_transform_expression_is_answered() {
+    let server = TestServer::start().await;
+    let tenant = server.seed();
+    let key = tenant.api_key.clone().into_bytes();
+    let json = ("Content-Type", b"application/json".to_vec());
+    let expression = format!("1{}", "+1".repeat(32_767));
+    let body = serde_json::json!({ "transform_expression": expression }).to_string();
+    let response = send(
+        server.address,
+        tenant.connection_id.clone(),
+        vec![("X-API-Key", key.clone()), json.clone()],
+        body.into_bytes(),
+    )
+    .await;
+    assert_eq!(
+        response.status,
+        200,
+        "{:?}",
+        String::from_utf8_lossy(&response.body)
+    );
+    let stored = server
+        .read_connection(&tenant.connection_id)
+        .expect("the row exists");
+    assert_eq!(stored["transform_expression"], expression.as_str());
+
+    let response = send(
+        server.address,
+        tenant.connection_id.clone(),
+        vec![("X-API-Key", key), json],
+        br#"{"name": "still serving"}"#.to_vec(),
+    )
+    .await;
+    assert_eq!(response.status, 200);
+    server.stop().await;
+}
+
+/// An `X-Request-Id` that the server would not use is replaced, and the
+/// new id is the same in the response header and the body.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unusable_request_id_is_replaced_everywhere() {
+    let server = TestServer::start().await;
+    let tenant = server.seed();
+    for unusable in [b"a b".to_vec(), vec![b'x'; 129]] {
+        let response = send(
+            server.address,
+            tenant.connection_id.clone(),
+            vec![
+                ("X-API-Key", tenant.api_key.clone().into_bytes()),
+                ("Content-Type", b"application/json".to_vec()),
+                ("X-Request-Id", unusable.clone()),
+            ],
+            b"{}".to_vec(),
+        )
+        .await;
+        assert_eq!(response.status, 400);
+        let body: Value = serde_json::from_slice(&response.body).expect("a JSON body");
+        let id = body["request_id"].as_str().expect("a request id");
+        assert_ne!(id.as_bytes(), unusable.as_slice());
+        assert_eq!(response.header("x-request-id"), Some(id));
+    }
+    server.stop().await;
+}
+
+/// A body that stops arriving gets a `400` naming the body once the body
+/// read timeout passes, and the row is unchanged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stalled_body_is_a_bad_request() {
+    let server = TestServer::start().await;
+    let tenant = server.seed();
+    let before = server.read_connection(&tenant.connection_id);
+    let address = server.address;
+    let request = format!(
+        "PATCH /v1/connections/{} HTTP/1.1\r\nHost: {address}\r\nX-API-Key: {}\r\n\
+         Content-Type: application/json\r\nContent-Length: 50\r\n\r\n{{\"name\": \"partial",
+        tenant.connection_id, tenant.api_key
+    );
+    let response = tokio::task::spawn_blocking(move || {
+        let mut stream = TcpStream::connect(address).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .expect("set a read timeout");
+        stream
+            .write_all(request.as_bytes())
+            .expect("send a partial body");
+        let mut received = vec![0; 4096];
+        let read = stream.read(&mut received).expect("read the response");
+        parse_response(&received[..read])
+    })
+    .await
+    .expect("join the request thread");
+    assert_eq!(response.status, 400);
+    let body: Value = serde_json::from_slice(&response.body).expect("a JSON body");
+    assert_eq!(body["details"][0]["code"], "unreadable", "{body}");
+    assert_eq!(server.read_connection(&tenant.connection_id), before);
+    server.stop().await;
+}
+
+/// A client that never finishes its request headers is disconnected
+/// instead of holding the connection open.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unfinished_headers_are_disconnected() {
+    let server = TestServer::start().await;
+    let address = server.address;
+    let closed = tokio::task::spawn_blocking(move || {
+        let mut stream = TcpStream::connect(address).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .expect("set a read timeout");
+        stream
+            .write_all(b"PATCH /v1/connections/x HTTP/1.1\r\nHost: x\r\n")
+            .expect("send part of the headers");
+        let mut received = Vec::new();
+        // A timeout error here means the server kept the connection.
+        stream.read_to_end(&mut received).map(|_| received)
+    })
+    .await
+    .expect("join the request thread");
+    let received = closed.expect("the server closes the connection within 30 s");
+    // On a header timeout hyper either sends a 408 or closes the
+    // connection without a response.
+    let text = String::from_utf8_lossy(&received);
+    assert!(
+        text.is_empty() || text.starts_with("HTTP/1.1 408"),
+        "{text}"
+    );
     server.stop().await;
 }

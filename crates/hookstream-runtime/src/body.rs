@@ -13,7 +13,8 @@ use serde_json::{Map, Value};
 ///
 /// Returns `Err` for a rejection that ends the request at once (wrong media
 /// type, body over `limit` bytes). Otherwise returns the typed body, or
-/// `None` after adding violations: an empty body that is required, invalid
+/// `None` after adding violations: a body that could not be read, an empty
+/// body that is required, invalid
 /// UTF-8, malformed JSON, duplicate keys, nesting deeper than 127 levels
 /// (serde_json's recursion limit), or a value that does not match the
 /// schema.
@@ -27,9 +28,23 @@ pub async fn json_body<T: DeserializeOwned>(
 ) -> Result<Option<T>, Rejection> {
     let bytes = match axum::body::to_bytes(body, limit).await {
         Ok(bytes) => bytes,
-        // `to_bytes` fails when the limit is passed or the connection
-        // breaks; a broken connection gets no response anyway.
-        Err(_) => return Err(Rejection::PayloadTooLarge(limit)),
+        Err(error) => {
+            let error = error.into_inner();
+            if error.is::<http_body_util::LengthLimitError>() {
+                return Err(Rejection::PayloadTooLarge(limit));
+            }
+            // A body that stopped arriving (a body timeout layer gave up) or
+            // a connection that broke; the second gets no response anyway.
+            violations.push(Violation::new(
+                Location::Body,
+                "",
+                "unreadable",
+                format!(
+                    "request body could not be read ({error}); send the whole body promptly, as its Content-Length announces"
+                ),
+            ));
+            return Ok(None);
+        }
     };
     if bytes.is_empty() {
         if required {

@@ -26,7 +26,7 @@ impl RequestMeta {
             .headers
             .get(REQUEST_ID_HEADER)
             .and_then(|value| value.to_str().ok())
-            .filter(|id| is_usable_id(id))
+            .filter(|id| is_usable_request_id(id))
             .map(str::to_owned)
             .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
         Self {
@@ -36,7 +36,11 @@ impl RequestMeta {
     }
 }
 
-fn is_usable_id(id: &str) -> bool {
+/// Returns true when `id` may be used as a request id: 1 to 128 visible
+/// ASCII characters. A server that sets request ids in a layer should drop
+/// an unusable incoming one first, so that its logs, its response header
+/// and [`RequestMeta::request_id`] agree.
+pub fn is_usable_request_id(id: &str) -> bool {
     !id.is_empty() && id.len() <= MAX_REQUEST_ID_LEN && id.bytes().all(|b| b.is_ascii_graphic())
 }
 

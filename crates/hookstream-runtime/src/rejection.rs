@@ -136,12 +136,14 @@ impl Rejection {
 }
 
 /// Logs a rejection with the request id. Messages hold no credential.
+/// The reason is logged quoted and escaped, because it can quote property
+/// names from the body, and a raw line break in one would forge a log line.
 pub fn log_rejection(meta: &RequestMeta, rejection: &Rejection) {
     tracing::info!(
         request_id = %meta.request_id,
         operation = meta.operation_id,
         status = rejection.status(),
-        reason = %rejection.message(),
+        reason = ?rejection.message(),
         "request rejected"
     );
 }

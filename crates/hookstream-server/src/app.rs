@@ -7,45 +7,50 @@ use axum::Router;
 use axum::http::{Request, StatusCode};
 use axum::response::{IntoResponse, Response};
 use hookstream_api::types::Error as ErrorBody;
-use std::future::{Future, IntoFuture};
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tower::ServiceBuilder;
 use tower_http::LatencyUnit;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::timeout::TimeoutLayer;
+use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
-/// How long one request may take before the server answers 408.
+/// How long one request may take before the server answers `500`. Store
+/// work gives up unapplied well before it (see
+/// [`crate::store::WORK_BUDGET`]), so a request that times out here never
+/// commits afterwards.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a client may take to send its request line and headers.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a client may pause while it sends a request body.
+const BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long the accept loop waits after a failed `accept` (for example when
+/// the process has no file descriptors left) before it tries again.
+const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
 /// How long the server waits after a shutdown signal for open connections
 /// to close. No request runs longer than [`REQUEST_TIMEOUT`], so every
-/// request in flight at the signal ends within it. A connection that is
-/// still sending its request headers when it expires is dropped.
+/// request in flight at the signal ends within it.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(31);
 
 /// Builds the application on a store.
 pub fn app(store: Store) -> Router {
     let api = Arc::new(ReferenceApi::new(store));
     let layers = ServiceBuilder::new()
+        .layer(axum::middleware::map_request(drop_unusable_request_id))
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|request: &Request<_>| {
-                    let request_id = request
-                        .headers()
-                        .get("x-request-id")
-                        .and_then(|value| value.to_str().ok())
-                        .unwrap_or("");
                     // The path only: the query string and headers may hold
                     // credentials and are never logged.
                     tracing::info_span!(
                         "request",
                         method = %request.method(),
                         path = %request.uri().path(),
-                        request_id = %request_id,
+                        request_id = %request_id(request),
                     )
                 })
                 .on_response(
@@ -55,15 +60,64 @@ pub fn app(store: Store) -> Router {
                 ),
         )
         .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            REQUEST_TIMEOUT,
-        ));
+        .layer(axum::middleware::from_fn(time_limit))
+        .layer(RequestBodyTimeoutLayer::new(BODY_READ_TIMEOUT));
     hookstream_api::router(api)
         .route("/openapi.json", axum::routing::get(openapi))
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(layers)
+}
+
+/// Removes an `X-Request-Id` that the generated layer would not use (empty,
+/// too long, or not visible ASCII), so that the id layer sets a new one and
+/// the logs, the response header and the body all carry the same id.
+async fn drop_unusable_request_id(
+    mut request: Request<axum::body::Body>,
+) -> Request<axum::body::Body> {
+    let usable = request
+        .headers()
+        .get(REQUEST_ID_HEADER)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(hookstream_api::runtime::is_usable_request_id);
+    if !usable {
+        request.headers_mut().remove(REQUEST_ID_HEADER);
+    }
+    request
+}
+
+const REQUEST_ID_HEADER: &str = "x-request-id";
+
+fn request_id<B>(request: &Request<B>) -> String {
+    request
+        .headers()
+        .get(REQUEST_ID_HEADER)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("")
+        .to_string()
+}
+
+/// Answers `500` with the `Error` body when a request runs longer than
+/// [`REQUEST_TIMEOUT`].
+async fn time_limit(request: Request<axum::body::Body>, next: axum::middleware::Next) -> Response {
+    let request_id = request_id(&request);
+    match tokio::time::timeout(REQUEST_TIMEOUT, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            let error = format!(
+                "Internal server error: the request did not finish within {} s; try again",
+                REQUEST_TIMEOUT.as_secs()
+            );
+            tracing::error!(%request_id, timeout_seconds = REQUEST_TIMEOUT.as_secs(), "request timed out");
+            let body = ErrorBody {
+                error,
+                status: 500,
+                request_id,
+                details: None,
+            };
+            (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(body)).into_response()
+        }
+    }
 }
 
 /// Serves the contract, so that any OpenAPI tool can read it.
@@ -101,12 +155,7 @@ fn routing_error(
     status: StatusCode,
     error: String,
 ) -> Response {
-    let request_id = request
-        .headers()
-        .get("x-request-id")
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or("")
-        .to_string();
+    let request_id = request_id(request);
     tracing::info!(%request_id, status = status.as_u16(), %error, "no matching route");
     let body = ErrorBody {
         error,
@@ -130,40 +179,61 @@ pub async fn serve(
 
 /// Serves like [`serve`], with `grace` in place of [`SHUTDOWN_GRACE`].
 ///
-/// axum's graceful shutdown alone waits for every open connection, and
-/// `axum::serve` (axum 0.8) sets no timeout for reading request headers,
-/// so a client that never finishes its headers would keep the process
-/// alive indefinitely.
+/// The accept loop is hyper's own rather than `axum::serve`, because
+/// `axum::serve` (axum 0.8) cannot bound the time a client takes to send
+/// its request headers, and a client that never finishes them would hold
+/// a connection, and a file descriptor, for ever.
 async fn serve_with_grace(
     listener: TcpListener,
     store: Store,
     shutdown: impl Future<Output = ()> + Send + 'static,
     grace: Duration,
 ) -> std::io::Result<()> {
-    let (signalled, on_signal) = tokio::sync::oneshot::channel::<()>();
-    let server = axum::serve(listener, app(store))
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            let _ = signalled.send(());
-        })
-        .into_future();
-    let grace_expired = async move {
-        if on_signal.await.is_err() {
-            // The server stopped without a signal, so it wins the select.
-            std::future::pending::<()>().await;
+    let service = hyper_util::service::TowerToHyperService::new(app(store));
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT);
+    let connections = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    // Running out of file descriptors or a connection reset
+                    // before accept; the listener itself still works.
+                    tracing::warn!(%error, "cannot accept a connection");
+                    tokio::time::sleep(ACCEPT_ERROR_PAUSE).await;
+                    continue;
+                }
+            },
+        };
+        if let Err(error) = stream.set_nodelay(true) {
+            tracing::debug!(%peer, %error, "cannot set TCP_NODELAY");
         }
-        tokio::time::sleep(grace).await;
-    };
+        let connection =
+            http.serve_connection(hyper_util::rt::TokioIo::new(stream), service.clone());
+        let connection = connections.watch(connection);
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::debug!(%peer, %error, "connection ended with an error");
+            }
+        });
+    }
+    // Closing the listener refuses new connections while the open ones
+    // finish the request they are serving.
+    drop(listener);
     tokio::select! {
-        result = server => result,
-        () = grace_expired => {
+        () = connections.shutdown() => {}
+        () = tokio::time::sleep(grace) => {
             tracing::warn!(
                 grace_seconds = grace.as_secs_f64(),
                 "connections still open when the shutdown grace period ended; dropping them"
             );
-            Ok(())
         }
     }
+    Ok(())
 }
 
 /// Completes on Ctrl-C or SIGTERM.
