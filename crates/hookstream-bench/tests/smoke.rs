@@ -1,7 +1,7 @@
 //! A short run of the whole benchmark suite, so that `cargo test` catches a
 //! broken benchmark. It checks that every phase runs without a failed
-//! request; it measures nothing, because a debug build under test load
-//! says nothing about speed.
+//! request. It checks no speed figure, because a debug build under test
+//! load is no measure of speed.
 
 use std::path::PathBuf;
 use std::process::Command;
