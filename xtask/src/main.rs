@@ -138,7 +138,7 @@ fn fixture_outputs(root: &Path) -> Result<Vec<Output>> {
         outputs.push((format!("{FIXTURES}/src/{name}/server.rs"), generated.server));
         outputs.push((format!("{FIXTURES}/src/{name}/client.rs"), generated.client));
         modules.push(format!(
-            "/// Generated from `{source}`.\npub mod {name} {{\n    pub mod client;\n    pub mod server;\n    pub mod types;\n}}\n"
+            "/// Generated from `{source}`.\n#[rustfmt::skip]\npub mod {name} {{\n    pub mod client;\n    pub mod server;\n    pub mod types;\n}}\n"
         ));
     }
     let header = hookstream_codegen::header(&Settings {
@@ -152,7 +152,9 @@ fn fixture_outputs(root: &Path) -> Result<Vec<Output>> {
         "{header}//! Generated servers and clients of the fixture specs, one module each.\n\n\
          // progenitor's output imports its `types` module and an error type in\n\
          // every client, whether or not the spec needs them.\n\
-         #![allow(unused_imports, dead_code)]\n\n{}",
+         #![allow(unused_imports, dead_code)]\n\n\
+         // The modules are laid out by prettyplease, the generator's formatter,\n\
+         // so rustfmt skips them.\n\n{}",
         modules.join("\n")
     );
     outputs.push((format!("{FIXTURES}/src/lib.rs"), lib));

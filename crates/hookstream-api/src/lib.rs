@@ -7,6 +7,8 @@
 //! goes to the operation's `*_rejected` method, which picks the declared
 //! response.
 
+// Laid out by prettyplease, the generator's formatter; rustfmt skips it.
+#[rustfmt::skip]
 mod generated;
 
 pub use generated::*;

@@ -4,7 +4,7 @@
 #[allow(unused_imports)]
 pub use progenitor_client::{ByteStream, ClientInfo, Error, ResponseValue};
 #[allow(unused_imports)]
-use progenitor_client::{ClientHooks, OperationInfo, RequestBuilderExt, encode_path};
+use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderExt};
 /// Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {
@@ -14,12 +14,18 @@ pub mod types {
         pub struct ConversionError(::std::borrow::Cow<'static, str>);
         impl ::std::error::Error for ConversionError {}
         impl ::std::fmt::Display for ConversionError {
-            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> Result<(), ::std::fmt::Error> {
+            fn fmt(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> Result<(), ::std::fmt::Error> {
                 ::std::fmt::Display::fmt(&self.0, f)
             }
         }
         impl ::std::fmt::Debug for ConversionError {
-            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> Result<(), ::std::fmt::Error> {
+            fn fmt(
+                &self,
+                f: &mut ::std::fmt::Formatter<'_>,
+            ) -> Result<(), ::std::fmt::Error> {
                 ::std::fmt::Debug::fmt(&self.0, f)
             }
         }
@@ -59,9 +65,7 @@ impl Client {
         #[cfg(not(target_arch = "wasm32"))]
         let client = {
             let dur = ::std::time::Duration::from_secs(15u64);
-            reqwest::ClientBuilder::new()
-                .connect_timeout(dur)
-                .timeout(dur)
+            reqwest::ClientBuilder::new().connect_timeout(dur).timeout(dur)
         };
         #[cfg(target_arch = "wasm32")]
         let client = reqwest::ClientBuilder::new();
@@ -104,8 +108,7 @@ const _: () = {
     fn assert_client_hooks()
     where
         Client: ClientHooks<crate::Credentials>,
-    {
-    }
+    {}
 };
 impl Client {
     ///Partially update a connection by its ID
@@ -137,8 +140,8 @@ pub mod builder {
     use super::types;
     #[allow(unused_imports)]
     use super::{
-        ByteStream, ClientHooks, ClientInfo, Error, OperationInfo, RequestBuilderExt,
-        ResponseValue, encode_path,
+        encode_path, ByteStream, ClientInfo, ClientHooks, Error, OperationInfo,
+        RequestBuilderExt, ResponseValue,
     };
     ///Builder for [`Client::update_connection`]
     ///
@@ -161,18 +164,24 @@ pub mod builder {
         where
             V: std::convert::TryInto<::std::string::String>,
         {
-            self.id = value.try_into().map_err(|_| {
-                "conversion to `:: std :: string :: String` for id failed".to_string()
-            });
+            self.id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for id failed"
+                        .to_string()
+                });
             self
         }
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<hookstream_types::ConnectionPatch>,
         {
-            self.body = value.try_into().map_err(|_| {
-                "conversion to `hookstream_types :: ConnectionPatch` for body failed".to_string()
-            });
+            self.body = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `hookstream_types :: ConnectionPatch` for body failed"
+                        .to_string()
+                });
             self
         }
         ///Sends a `PATCH` request to `/connections/{id}`
@@ -186,15 +195,16 @@ pub mod builder {
             let id = id.map_err(Error::InvalidRequest)?;
             let body = body.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/connections/{}",
-                client.baseurl,
-                encode_path(&id.to_string()),
+                "{}/connections/{}", client.baseurl, encode_path(& id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map.append(
-                ::reqwest::header::HeaderName::from_static("api-version"),
-                ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
-            );
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -215,24 +225,48 @@ pub mod builder {
             let response = result?;
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
-                400u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
-                )),
-                401u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
-                )),
-                404u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
-                )),
-                413u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
-                )),
-                415u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
-                )),
-                500u16 => Err(Error::ErrorResponse(
-                    ResponseValue::from_response(response).await?,
-                )),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                413u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                415u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
                 _ => Err(Error::UnexpectedResponse(response)),
             }
         }
@@ -254,18 +288,17 @@ pub struct Credentials {
 impl std::fmt::Debug for Credentials {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let mut debug = formatter.debug_struct("Credentials");
-        debug.field(
-            "api_key_header",
-            &self.api_key_header.as_ref().map(|_| "<redacted>"),
-        );
-        debug.field(
-            "session_cookie",
-            &self.session_cookie.as_ref().map(|_| "<redacted>"),
-        );
-        debug.field(
-            "bearer_auth",
-            &self.bearer_auth.as_ref().map(|_| "<redacted>"),
-        );
+        debug
+            .field(
+                "api_key_header",
+                &self.api_key_header.as_ref().map(|_| "<redacted>"),
+            );
+        debug
+            .field(
+                "session_cookie",
+                &self.session_cookie.as_ref().map(|_| "<redacted>"),
+            );
+        debug.field("bearer_auth", &self.bearer_auth.as_ref().map(|_| "<redacted>"));
         debug.finish()
     }
 }
@@ -304,11 +337,9 @@ enum Scheme {
 /// Returns the schemes an operation accepts, in the spec's order.
 fn accepted_schemes(operation_id: &str) -> &'static [Scheme] {
     match operation_id {
-        "update_connection" => &[
-            Scheme::ApiKeyHeader,
-            Scheme::SessionCookie,
-            Scheme::BearerAuth,
-        ],
+        "update_connection" => {
+            &[Scheme::ApiKeyHeader, Scheme::SessionCookie, Scheme::BearerAuth]
+        }
         _ => &[],
     }
 }
@@ -334,7 +365,11 @@ impl ClientHooks<crate::Credentials> for Client {
                 }
                 Scheme::BearerAuth => {
                     if let Some(value) = &self.inner.bearer_auth {
-                        return attach_header(request, "authorization", format!("Bearer {value}"))
+                        return attach_header(
+                                request,
+                                "authorization",
+                                format!("Bearer {value}"),
+                            )
                             .map_err(Error::InvalidRequest);
                     }
                 }
@@ -349,9 +384,10 @@ fn attach_header(
     name: &'static str,
     value: String,
 ) -> Result<(), String> {
-    let mut value = reqwest::header::HeaderValue::from_str(&value).map_err(|_| {
-        format!("the credential for the `{name}` header is not a valid header value")
-    })?;
+    let mut value = reqwest::header::HeaderValue::from_str(&value)
+        .map_err(|_| {
+            format!("the credential for the `{name}` header is not a valid header value")
+        })?;
     value.set_sensitive(true);
     request.headers_mut().insert(name, value);
     Ok(())
@@ -362,10 +398,14 @@ fn attach_cookie(
     name: &'static str,
     value: &str,
 ) -> Result<(), String> {
-    if value.contains([';', ',', ' ', '"', '\\']) || value.chars().any(|c| c.is_control()) {
-        return Err(format!(
-            "the credential for the `{name}` cookie contains a character that a cookie value cannot hold"
-        ));
+    if value.contains([';', ',', ' ', '"', '\\'])
+        || value.chars().any(|c| c.is_control())
+    {
+        return Err(
+            format!(
+                "the credential for the `{name}` cookie contains a character that a cookie value cannot hold"
+            ),
+        );
     }
     attach_header(request, "cookie", format!("{name}={value}"))
 }

@@ -30,6 +30,8 @@
 // progenitor's output imports its `types` module and an error type in
 // every client, whether or not this spec needs them.
 #[allow(unused_imports, dead_code)]
+// Laid out by prettyplease, the generator's formatter; rustfmt skips it.
+#[rustfmt::skip]
 mod generated;
 
 pub use generated::*;

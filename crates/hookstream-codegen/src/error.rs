@@ -32,7 +32,8 @@ pub enum Error {
     /// progenitor rejected the document after our checks passed.
     #[error("progenitor failed on the document: {0}")]
     Progenitor(String),
-    /// rustfmt or prettyplease could not format the generated code.
+    /// The generated tokens do not parse as a Rust file, so prettyplease
+    /// cannot print them.
     #[error("formatting the generated code failed: {0}")]
     Format(String),
 }

@@ -1,11 +1,9 @@
 //! Turns generated tokens into the committed text: parsed, printed by
-//! prettyplease, formatted by rustfmt and given the header.
+//! prettyplease and given the header.
 
 use crate::Settings;
 use crate::error::Error;
 use proc_macro2::TokenStream;
-use std::io::Write;
-use std::process::{Child, Command, Stdio};
 
 /// Returns the header that opens every generated file.
 pub fn header(settings: &Settings) -> String {
@@ -15,74 +13,22 @@ pub fn header(settings: &Settings) -> String {
     )
 }
 
-/// A generated file that rustfmt is formatting in its own process, so that
-/// the generator can go on emitting the next file meanwhile.
-pub(crate) struct Formatting {
-    rustfmt: String,
-    child: Child,
-    writer: std::thread::JoinHandle<std::io::Result<()>>,
-}
-
-/// Prints tokens with their header and starts rustfmt on the text; call
-/// [`Formatting::finish`] for the finished file.
-pub(crate) fn start(tokens: TokenStream, settings: &Settings) -> Result<Formatting, Error> {
+/// Formats tokens into a finished file with its header.
+///
+/// prettyplease is the only formatter: it prints in one pass, and rustfmt,
+/// a separate process, took more than half of the generator's time on
+/// large specs. The crates declare their generated modules with
+/// `#[rustfmt::skip]`, so `cargo fmt` leaves this layout alone.
+pub(crate) fn finish(tokens: TokenStream, settings: &Settings) -> Result<String, Error> {
     let file: syn::File = syn::parse2(tokens)
         .map_err(|error| Error::Format(format!("generated code does not parse: {error}")))?;
     let printed = line_doc_comments(&prettyplease::unparse(&file));
-    let source = format!("{}{printed}", header(settings));
-    let rustfmt = std::env::var("RUSTFMT").unwrap_or_else(|_| "rustfmt".to_string());
-    let mut child = Command::new(&rustfmt)
-        .args(["--edition", "2024", "--emit", "stdout", "--quiet"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|error| {
-            Error::Format(format!(
-                "cannot run `{rustfmt}`: {error}; install it with `rustup component add rustfmt`"
-            ))
-        })?;
-    let mut stdin = child.stdin.take().expect("stdin is piped");
-    // Written from another thread, so that a large file cannot fill both
-    // pipes and leave this process and rustfmt waiting on each other.
-    let writer = std::thread::spawn(move || stdin.write_all(source.as_bytes()));
-    Ok(Formatting {
-        rustfmt,
-        child,
-        writer,
-    })
-}
-
-impl Formatting {
-    /// Waits for rustfmt and returns the formatted file.
-    pub(crate) fn finish(self) -> Result<String, Error> {
-        let output = self.child.wait_with_output().map_err(|error| {
-            Error::Format(format!("`{}` did not finish: {error}", self.rustfmt))
-        })?;
-        let written = self
-            .writer
-            .join()
-            .map_err(|_| Error::Format("the thread writing to rustfmt panicked".into()))?;
-        if !output.status.success() {
-            return Err(Error::Format(format!(
-                "`{}` failed: {}",
-                self.rustfmt,
-                String::from_utf8_lossy(&output.stderr)
-            )));
-        }
-        written.map_err(|error| {
-            Error::Format(format!("cannot write to `{}`: {error}", self.rustfmt))
-        })?;
-        let formatted =
-            String::from_utf8(output.stdout).map_err(|error| Error::Format(error.to_string()))?;
-        Ok(formatted.replace("\r\n", "\n"))
-    }
+    Ok(format!("{}{printed}", header(settings)))
 }
 
 /// Rewrites the `/** ... */` and `/*! ... */` blocks that prettyplease
-/// prints for multi-line doc attributes as `///` and `//!` lines. rustfmt
-/// indents the inside of a block comment, and rustdoc then reads indented
-/// lines as code blocks and runs them as doctests.
+/// prints for multi-line doc attributes as `///` and `//!` lines, the form
+/// that hand-written Rust uses.
 fn line_doc_comments(source: &str) -> String {
     let mut out = String::with_capacity(source.len());
     let mut lines = source.lines();

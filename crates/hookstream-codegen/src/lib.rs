@@ -55,14 +55,12 @@ pub fn generate(spec_text: &str, settings: &Settings) -> Result<Generated, Error
 
 /// Generates all three files from a contract that is already parsed.
 pub fn generate_from(contract: &Contract, settings: &Settings) -> Result<Generated, Error> {
-    // Each file is handed to rustfmt as soon as it is emitted, so that
-    // formatting one file overlaps with emitting the next.
-    let types = format::start(types::emit(contract)?, settings)?;
-    let server = format::start(server::emit(contract, settings)?, settings)?;
-    let client = format::start(client::emit(contract, settings)?, settings)?;
+    let types = types::emit(contract)?;
+    let server = server::emit(contract, settings)?;
+    let client = client::emit(contract, settings)?;
     Ok(Generated {
-        types: types.finish()?,
-        server: server.finish()?,
-        client: client.finish()?,
+        types: format::finish(types, settings)?,
+        server: format::finish(server, settings)?,
+        client: format::finish(client, settings)?,
     })
 }

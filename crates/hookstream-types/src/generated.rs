@@ -56,13 +56,21 @@ impl<T: serde::Serialize> serde::Serialize for Nullable<T> {
     }
 }
 impl<'de, T: serde::Deserialize<'de>> serde::Deserialize<'de> for Nullable<T> {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
         Option::<T>::deserialize(deserializer).map(Self::from)
     }
 }
 /// The properties of a connection to change. Absent properties keep their value.
 #[derive(
-    Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+    Debug,
+    Clone,
+    PartialEq,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+    utoipa::ToSchema
 )]
 #[serde(deny_unknown_fields)]
 pub struct ConnectionPatch {
@@ -101,7 +109,7 @@ pub struct ConnectionPatch {
     Ord,
     serde::Serialize,
     serde::Deserialize,
-    utoipa::ToSchema,
+    utoipa::ToSchema
 )]
 pub enum ConnectionStatus {
     #[serde(rename = "active")]
@@ -141,7 +149,14 @@ impl std::str::FromStr for ConnectionStatus {
 /// for `eq` and `neq`; a string for `contains`; a number for `gt`, `gte`,
 /// `lt` and `lte`; a boolean for `exists`; a non-empty array of scalars
 /// for `in`.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    serde::Serialize,
+    serde::Deserialize,
+    utoipa::ToSchema
+)]
 #[serde(deny_unknown_fields)]
 pub struct FilterRule {
     /// A dot path whose root is `payload`, `headers`, `method`,
@@ -167,7 +182,7 @@ pub struct FilterRule {
     Ord,
     serde::Serialize,
     serde::Deserialize,
-    utoipa::ToSchema,
+    utoipa::ToSchema
 )]
 pub enum FilterOp {
     #[serde(rename = "eq")]
@@ -228,7 +243,14 @@ impl std::str::FromStr for FilterOp {
     }
 }
 /// The value a rule compares with.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    serde::Serialize,
+    serde::Deserialize,
+    utoipa::ToSchema
+)]
 #[serde(untagged)]
 pub enum FilterValue {
     String(String),
@@ -236,19 +258,40 @@ pub enum FilterValue {
     Boolean(bool),
     Array(Vec<FilterScalar>),
 }
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    serde::Serialize,
+    serde::Deserialize,
+    utoipa::ToSchema
+)]
 #[serde(untagged)]
 pub enum FilterScalar {
     String(String),
     Number(f64),
     Boolean(bool),
 }
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    serde::Serialize,
+    serde::Deserialize,
+    utoipa::ToSchema
+)]
 pub struct ConnectionResponse {
     #[schema(required = true)]
     pub connection: Option<Connection>,
 }
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    serde::Serialize,
+    serde::Deserialize,
+    utoipa::ToSchema
+)]
 pub struct Connection {
     pub id: String,
     pub org_id: String,
@@ -280,7 +323,14 @@ pub struct Connection {
     #[schema(required = true)]
     pub destination_name: Option<String>,
 }
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    serde::Serialize,
+    serde::Deserialize,
+    utoipa::ToSchema
+)]
 pub struct Error {
     /// One sentence that names what failed.
     pub error: String,
@@ -291,7 +341,14 @@ pub struct Error {
     #[schema(nullable = false)]
     pub details: Option<Vec<ErrorDetail>>,
 }
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    serde::Serialize,
+    serde::Deserialize,
+    utoipa::ToSchema
+)]
 pub struct ErrorDetail {
     /// Where the violation is, for example `filter_rules[0].op`.
     pub path: String,

@@ -5,6 +5,8 @@
 //! `cargo xtask codegen`; see [`Nullable`] for how optional, nullable
 //! properties keep absent and `null` apart.
 
+// Laid out by prettyplease, the generator's formatter; rustfmt skips it.
+#[rustfmt::skip]
 mod generated;
 
 pub use generated::*;

@@ -99,12 +99,20 @@ pub(crate) fn bool_literal(expr: &Expr) -> Option<bool> {
     }
 }
 
-/// Returns the expression under any `&`, parentheses and invisible groups.
+/// Returns the expression under any `&`, parentheses, invisible groups and
+/// single-expression blocks.
 pub(crate) fn strip(expr: &Expr) -> &Expr {
     match expr {
         Expr::Reference(reference) => strip(&reference.expr),
         Expr::Paren(inner) => strip(&inner.expr),
         Expr::Group(inner) => strip(&inner.expr),
+        // `{ expr }`, a block whose only statement is its value.
+        Expr::Block(block) if block.label.is_none() && block.attrs.is_empty() => {
+            match block.block.stmts.as_slice() {
+                [syn::Stmt::Expr(inner, None)] => strip(inner),
+                _ => expr,
+            }
+        }
         other => other,
     }
 }
