@@ -147,22 +147,29 @@ fn find(headers: &HeaderMap, location: CredentialLocation) -> Result<Option<Stri
         }
         CredentialLocation::Cookie(name) => {
             let mut found = None;
+            // Read as bytes, so that another cookie's non-ASCII value does
+            // not spoil the request: only the named cookie must be ASCII.
             for header in headers.get_all(COOKIE) {
-                let text = header.to_str().map_err(|_| AuthFailure::Malformed {
-                    reason: "the `Cookie` header is not visible ASCII".into(),
-                })?;
-                for pair in text.split(';') {
-                    let Some((key, value)) = pair.trim().split_once('=') else {
+                for pair in header.as_bytes().split(|&byte| byte == b';') {
+                    let pair = pair.trim_ascii();
+                    let Some(equals) = pair.iter().position(|&byte| byte == b'=') else {
                         continue;
                     };
-                    if key == name {
-                        if found.is_some() {
-                            return Err(AuthFailure::Malformed {
-                                reason: format!("the `{name}` cookie is sent more than once"),
-                            });
-                        }
-                        found = Some(value.trim_matches('"').to_string());
+                    if &pair[..equals] != name.as_bytes() {
+                        continue;
                     }
+                    if found.is_some() {
+                        return Err(AuthFailure::Malformed {
+                            reason: format!("the `{name}` cookie is sent more than once"),
+                        });
+                    }
+                    let value = std::str::from_utf8(&pair[equals + 1..])
+                        .ok()
+                        .filter(|value| value.is_ascii())
+                        .ok_or_else(|| AuthFailure::Malformed {
+                            reason: format!("the `{name}` cookie is not visible ASCII"),
+                        })?;
+                    found = Some(value.trim_matches('"').to_string());
                 }
             }
             Ok(found)
@@ -229,6 +236,32 @@ mod tests {
         let credential = extract_credential(&headers(&[("x-api-key", "k1")]), ACCEPTED).unwrap();
         assert_eq!(credential.scheme, 1);
         assert_eq!(credential.secret.expose(), "k1");
+    }
+
+    #[test]
+    fn non_ascii_other_cookie_is_ignored() {
+        let mut map = headers(&[("x-api-key", "k1")]);
+        map.append(
+            COOKIE,
+            HeaderValue::from_bytes(b"theme=caf\xc3\xa9; other=1").unwrap(),
+        );
+        let credential = extract_credential(&map, ACCEPTED).unwrap();
+        assert_eq!(credential.scheme, 1);
+    }
+
+    #[test]
+    fn non_ascii_session_cookie_is_malformed() {
+        let mut map = HeaderMap::new();
+        map.append(
+            COOKIE,
+            HeaderValue::from_bytes(b"session=t\xc3\xa9").unwrap(),
+        );
+        let failure = extract_credential(&map, ACCEPTED).unwrap_err();
+        assert!(
+            failure.message().contains("not visible ASCII"),
+            "{}",
+            failure.message()
+        );
     }
 
     #[test]
