@@ -23,6 +23,18 @@ pub fn plan(
 ) -> Result<Vec<ColumnChange>, Vec<Violation>> {
     let mut changes = Vec::new();
     let mut violations = Vec::new();
+    // Every property is named here, so a property added to the spec stops
+    // the build until this plan handles it, instead of being accepted and
+    // silently dropped.
+    let ConnectionPatch {
+        name: _,
+        description: _,
+        enabled: _,
+        filter_rules: _,
+        status: _,
+        transform_enabled: _,
+        transform_expression: _,
+    } = patch;
     if let Some(name) = &patch.name {
         changes.push(("name", SqlValue::Text(name.clone())));
     }
