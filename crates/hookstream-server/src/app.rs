@@ -132,7 +132,7 @@ async fn openapi() -> Response {
 /// Answers a request that matches no route with a JSON `404`.
 async fn unknown_route(request: Request<axum::body::Body>) -> Response {
     let message = format!(
-        "No route for {} {}: the API is served under {}",
+        "No route for {} {}: GET /openapi.json lists every operation, with paths relative to {}",
         request.method(),
         request.uri().path(),
         hookstream_api::BASE_PATH

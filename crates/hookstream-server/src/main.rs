@@ -95,18 +95,25 @@ fn print_seed(output: &store::SeedOutput) -> Result<()> {
 
 fn serve(args: &ServeArgs) -> Result<()> {
     let store = open(&args.database)?;
-    if store.run_blocking(|connection| store::is_empty(connection))? {
-        let output = store
-            .run_blocking(store::seed)
-            .context("cannot seed the new database")?;
-        print_seed(&output)?;
-        tracing::info!(org_id = %output.org_id, "new database: created a tenant, credentials printed on stdout");
-    }
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async {
+        // Bind before seeding, so that a port in use leaves no new tenant
+        // behind in the database.
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
-            .with_context(|| format!("cannot listen on {}", args.listen))?;
+            .with_context(|| {
+                format!(
+                    "cannot listen on {}; stop the process that uses it or choose another address with --listen",
+                    args.listen
+                )
+            })?;
+        if store.run_blocking(|connection| store::is_empty(connection))? {
+            let output = store
+                .run_blocking(store::seed)
+                .context("cannot seed the new database")?;
+            print_seed(&output)?;
+            tracing::info!(org_id = %output.org_id, "new database: created a tenant, credentials printed on stdout");
+        }
         let address = listener.local_addr()?;
         tracing::info!(%address, database = %args.database.database.display(), "hookstream-server started; API under http://{address}/v1");
         hookstream_server::serve(listener, store, hookstream_server::shutdown_signal()).await?;
