@@ -35,7 +35,7 @@ if [[ -n ${HOOKSTREAM_SERVER:-} ]]; then
     server_binary=$(realpath "$HOOKSTREAM_SERVER")
 else
     cargo build --locked -p hookstream-server --bin hookstream-server
-    server_binary=$(realpath target/debug/hookstream-server)
+    server_binary=$(realpath "${CARGO_TARGET_DIR:-target}/debug/hookstream-server")
 fi
 
 workdir=$(mktemp -d)

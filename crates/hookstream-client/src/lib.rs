@@ -10,7 +10,7 @@
 //!
 //! # async fn run() -> Result<(), hookstream_client::Error<types::Error>> {
 //! let client = Client::new("http://127.0.0.1:8080/v1", Credentials::default())
-//!     .with_api_key_header("hs_...");
+//!     .with_api_key_header("hsk_...");
 //! let patch = types::ConnectionPatch {
 //!     name: Some("orders to billing".into()),
 //!     description: types::Nullable::Null,
