@@ -14,10 +14,9 @@ use serde_json::{Map, Value};
 /// Returns `Err` for a rejection that ends the request at once (wrong media
 /// type, body over `limit` bytes). Otherwise returns the typed body, or
 /// `None` after adding violations: a body that could not be read, an empty
-/// body that is required, invalid
-/// UTF-8, malformed JSON, duplicate keys, nesting deeper than 127 levels
-/// (serde_json's recursion limit), or a value that does not match the
-/// schema.
+/// body that is required, invalid UTF-8, malformed JSON, duplicate keys,
+/// nesting deeper than 127 levels (serde_json's recursion limit), or a
+/// value that does not match the schema.
 pub async fn json_body<T: DeserializeOwned>(
     headers: &HeaderMap,
     body: Body,

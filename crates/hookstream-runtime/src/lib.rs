@@ -14,7 +14,7 @@ mod schema;
 
 pub use body::json_body;
 pub use credential::{AuthFailure, Credential, CredentialLocation, Secret, extract_credential};
-pub use meta::{RequestContext, RequestMeta, is_usable_request_id};
+pub use meta::{REQUEST_ID_HEADER, RequestContext, RequestMeta, is_usable_request_id};
 pub use params::{ParamKind, ParamSpec, PathParams, QueryParams, header_value, parameter};
 pub use rejection::{Location, Rejection, Violation, log_rejection};
 pub use response::{empty_response, json_response};

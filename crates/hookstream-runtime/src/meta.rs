@@ -4,7 +4,7 @@ use http::request::Parts;
 
 /// The header that carries the request id, set by a request-id layer such
 /// as tower-http's `SetRequestIdLayer`.
-const REQUEST_ID_HEADER: &str = "x-request-id";
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
 /// The maximum length of a request id taken from a header. A longer one is
 /// replaced.
 const MAX_REQUEST_ID_LEN: usize = 128;

@@ -6,6 +6,7 @@ use crate::store::Store;
 use axum::Router;
 use axum::http::{Request, StatusCode};
 use axum::response::{IntoResponse, Response};
+use hookstream_api::runtime::REQUEST_ID_HEADER;
 use hookstream_api::types::Error as ErrorBody;
 use std::future::Future;
 use std::sync::Arc;
@@ -18,7 +19,7 @@ use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
-/// How long one request may take before the server answers `500`. Store
+/// How long one request may take before the server responds with `500`. Store
 /// work gives up unapplied well before it (see
 /// [`crate::store::WORK_BUDGET`]), so a request that times out here never
 /// commits afterwards.
@@ -86,8 +87,6 @@ async fn drop_unusable_request_id(
     request
 }
 
-const REQUEST_ID_HEADER: &str = "x-request-id";
-
 fn request_id<B>(request: &Request<B>) -> String {
     request
         .headers()
@@ -97,7 +96,7 @@ fn request_id<B>(request: &Request<B>) -> String {
         .to_string()
 }
 
-/// Answers `500` with the `Error` body when a request runs longer than
+/// Responds with `500` and the `Error` body when a request runs longer than
 /// [`REQUEST_TIMEOUT`].
 async fn time_limit(request: Request<axum::body::Body>, next: axum::middleware::Next) -> Response {
     let request_id = request_id(&request);
@@ -181,8 +180,8 @@ pub async fn serve(
 ///
 /// The accept loop is hyper's own rather than `axum::serve`, because
 /// `axum::serve` (axum 0.8) cannot bound the time a client takes to send
-/// its request headers, and a client that never finishes them would hold
-/// a connection, and a file descriptor, for ever.
+/// its request headers. Without that bound, a client that never finishes
+/// them holds a connection and a file descriptor for ever.
 async fn serve_with_grace(
     listener: TcpListener,
     store: Store,

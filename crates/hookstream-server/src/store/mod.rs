@@ -9,7 +9,7 @@
 //! is queued: waiting for the mutex and for another process's lock both
 //! count. Work that cannot start within it fails with
 //! [`StoreError::Busy`] and changes nothing. The budget is shorter than
-//! the server's request timeout, so every update that commits is answered.
+//! the server's request timeout, so every update that commits gets its response.
 
 mod connections;
 mod credentials;
@@ -47,7 +47,7 @@ pub enum StoreError {
     Task(String),
     /// The work could not start within its budget: the database stayed
     /// locked, by this server's other requests or by another process.
-    #[error("the database stayed locked for {} s; nothing was changed", .0.as_secs())]
+    #[error("the database stayed locked for {:.1} s; nothing was changed", .0.as_secs_f64())]
     Busy(Duration),
 }
 
