@@ -9,7 +9,8 @@
 //! is queued: waiting for the mutex and for another process's lock both
 //! count. Work that cannot start within it fails with
 //! [`StoreError::Busy`] and changes nothing. The budget is shorter than
-//! the server's request timeout, so every update that commits gets its response.
+//! the server's request timeout, so a request that times out has not
+//! committed anything.
 
 mod connections;
 mod credentials;
