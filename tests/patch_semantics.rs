@@ -1149,7 +1149,121 @@ fn property_rows() -> Vec<RuleCase> {
             "(and 3 more violations)",
         ),
     ]);
+    rows.extend(schema_and_rule_rows());
     rows
+}
+
+/// Bodies that break the schema and a connection rule at once: the `400`
+/// lists both kinds, and a part with a schema violation is not checked
+/// against the rules.
+fn schema_and_rule_rows() -> Vec<RuleCase> {
+    vec![
+        rejected(
+            "read-only property and status conflict",
+            None,
+            raw(r#"{"id": "x", "enabled": false, "status": "active"}"#),
+            &[("enabled", "conflict"), ("id", "read_only")],
+            "(and 1 more violation)",
+        ),
+        rejected(
+            "schema and rule violations in filter rules",
+            None,
+            raw(r#"{"name": "", "filter_rules": [
+                {"field": "payload.amount", "op": "gt", "value": "ten"},
+                {"field": "body.amount", "op": "eq", "value": 1},
+                {"field": "method.verb", "op": "exists", "value": "yes"}
+            ]}"#),
+            &[
+                ("filter_rules[0].value", "op_mismatch"),
+                ("filter_rules[1].field", "pattern"),
+                ("filter_rules[2].field", "field"),
+                ("filter_rules[2].value", "op_mismatch"),
+                ("name", "min_length"),
+            ],
+            "(and 4 more violations)",
+        ),
+        rejected(
+            "a rule part with a schema violation is not checked again",
+            None,
+            raw(
+                r#"{"colour": 1, "filter_rules": [{"field": "headers.a.b", "op": "like", "value": 1}]}"#,
+            ),
+            &[
+                ("colour", "unknown_property"),
+                ("filter_rules[0].field", "field"),
+                ("filter_rules[0].op", "enum"),
+            ],
+            "(and 2 more violations)",
+        ),
+        rejected(
+            "schema violation and invalid JSONata",
+            None,
+            raw(r#"{"status": "archived", "transform_expression": "payload.("}"#),
+            &[
+                ("status", "enum"),
+                ("transform_expression", "invalid_jsonata"),
+            ],
+            "(and 1 more violation)",
+        ),
+        rejected(
+            "schema violation and a transform enabled without expression",
+            None,
+            raw(r#"{"description": 5, "transform_enabled": true}"#),
+            &[
+                ("description", "type"),
+                ("transform_enabled", "missing_expression"),
+            ],
+            "(and 1 more violation)",
+        ),
+        rejected(
+            "schema violation and a transform enabled beside a stored expression",
+            Some(STORE_EXPRESSION),
+            raw(r#"{"description": 5, "transform_enabled": true}"#),
+            &[("description", "type")],
+            "description must be a string",
+        ),
+        rejected(
+            "an expression of the wrong type is not reported missing",
+            None,
+            raw(r#"{"transform_enabled": true, "transform_expression": 5}"#),
+            &[("transform_expression", "type")],
+            "transform_expression must be a string",
+        ),
+        rejected(
+            "enabled of the wrong type is not compared with status",
+            None,
+            raw(r#"{"enabled": "no", "status": "active"}"#),
+            &[("enabled", "type")],
+            "enabled must be a boolean",
+        ),
+    ]
+}
+
+/// An invalid id and a broken connection rule: both are listed, the path
+/// parameter first, and the row is unchanged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_id_and_rule_both_listed() {
+    let server = TestServer::start().await;
+    let tenant = server.seed();
+    let id = tenant.connection_id.as_str();
+    let before = server.read_connection(id).expect("the row exists");
+    let reply = send_raw(
+        &server,
+        &tenant.api_key,
+        "NOT-A-HEX-ID",
+        r#"{"enabled": true, "status": "disabled", "transform_enabled": true}"#,
+    )
+    .await;
+    let after = server.read_connection(id).expect("the row exists");
+    check_rejected(
+        "invalid id and status conflict",
+        &reply,
+        &before,
+        &after,
+        &[("id", "pattern"), ("enabled", "conflict")],
+        "Invalid path parameter: id must match",
+    );
+    server.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

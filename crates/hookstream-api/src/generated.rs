@@ -132,6 +132,18 @@ pub trait HookstreamApi: Send + Sync + 'static {
         meta: &hookstream_runtime::RequestMeta,
         rejection: hookstream_runtime::Rejection,
     ) -> UpdateConnectionResponse;
+    /// Finds violations of rules beyond the schema in a request for `update_connection` whose input breaks the schema, so that the caller learns of every problem at once. The router calls it after authentication with the parameters, when all of them are valid, and the body, when it is JSON; it adds what this returns to `violations` and passes them all to [`Self::update_connection_rejected`]. The default finds none.
+    fn update_connection_invalid(
+        &self,
+        meta: &hookstream_runtime::RequestMeta,
+        identity: &Self::Identity,
+        params: Option<&UpdateConnectionParams>,
+        body: Option<&serde_json::Value>,
+        violations: &[hookstream_runtime::Violation],
+    ) -> impl std::future::Future<Output = Vec<hookstream_runtime::Violation>> + Send {
+        let _ = (meta, identity, params, body, violations);
+        async { Vec::new() }
+    }
 }
 /// Returns a router that serves every operation under [`BASE_PATH`].
 pub fn router<A: HookstreamApi>(api: Arc<A>) -> axum::Router {
@@ -336,6 +348,29 @@ async fn handle_update_connection<A: HookstreamApi>(
         Ok(body) => body,
         Err(rejection) => return reject(rejection),
     };
+    if !violations.is_empty() {
+        let params = match (param_id.clone(),) {
+            (Some(param_id),) => {
+                Some(UpdateConnectionParams {
+                    id: param_id,
+                })
+            }
+            #[allow(unreachable_patterns)]
+            _ => None,
+        };
+        let json = body.to_json();
+        let more = api
+            .update_connection_invalid(
+                &meta,
+                &identity,
+                params.as_ref(),
+                json.as_ref(),
+                &violations,
+            )
+            .await;
+        hookstream_runtime::add_violations(&mut violations, more);
+    }
+    let body = body.into_valid();
     let (true, Some(param_id), Some(body)) = (violations.is_empty(), param_id, body)
     else {
         return reject(hookstream_runtime::Rejection::Invalid(violations));

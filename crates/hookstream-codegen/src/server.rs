@@ -211,6 +211,10 @@ impl OperationCode {
             "{}_rejected",
             method_ident.to_string().trim_start_matches("r#")
         );
+        let invalid_ident = format_ident!(
+            "{}_invalid",
+            method_ident.to_string().trim_start_matches("r#")
+        );
         let handler_ident = format_ident!(
             "handle_{}",
             method_ident.to_string().trim_start_matches("r#")
@@ -314,6 +318,74 @@ impl OperationCode {
         } else {
             quote! {}
         };
+        // The parameters for the `*_invalid` hook: a struct when every
+        // required one was valid.
+        let (hook_unused, params_option, params_hook_value) = if params.is_empty() {
+            (Vec::new(), quote! {}, quote! {})
+        } else {
+            let clones = params.iter().map(|p| {
+                let local = &p.local;
+                quote! { #local.clone() }
+            });
+            let patterns = params.iter().map(|p| {
+                let local = &p.local;
+                if p.required {
+                    quote! { Some(#local) }
+                } else {
+                    quote! { #local }
+                }
+            });
+            let fields = params.iter().map(|p| {
+                let field = &p.field_ident;
+                let local = &p.local;
+                quote! { #field: #local }
+            });
+            (
+                vec![quote! { params }],
+                quote! {
+                    let params = match (#(#clones,)*) {
+                        (#(#patterns,)*) => Some(#params_ident { #(#fields),* }),
+                        #[allow(unreachable_patterns)]
+                        _ => None,
+                    };
+                },
+                quote! { params.as_ref(), },
+            )
+        };
+        let identity_type = if secured {
+            quote! { Self::Identity }
+        } else {
+            quote! { () }
+        };
+        let params_hook_arg = if params.is_empty() {
+            quote! {}
+        } else {
+            quote! { params: Option<&#params_ident>, }
+        };
+        let invalid_method = if body.is_some() {
+            let method = method_ident.to_string();
+            let method = method.trim_start_matches("r#");
+            let invalid_doc = format!(
+                " Finds violations of rules beyond the schema in a request for `{}` whose input breaks the schema, so that the caller learns of every problem at once. The router calls it after authentication with the parameters, when all of them are valid, and the body, when it is JSON; it adds what this returns to `violations` and passes them all to [`Self::{method}_rejected`]. The default finds none.",
+                operation.id,
+            );
+            quote! {
+                #[doc = #invalid_doc]
+                fn #invalid_ident(
+                    &self,
+                    meta: &#runtime::RequestMeta,
+                    identity: &#identity_type,
+                    #params_hook_arg
+                    body: Option<&serde_json::Value>,
+                    violations: &[#runtime::Violation],
+                ) -> impl std::future::Future<Output = Vec<#runtime::Violation>> + Send {
+                    let _ = (meta, identity, #(#hook_unused,)* body, violations);
+                    async { Vec::new() }
+                }
+            }
+        } else {
+            quote! {}
+        };
         let trait_methods = quote! {
             #[doc = #summary_doc]
             ///
@@ -326,6 +398,8 @@ impl OperationCode {
             ) -> impl std::future::Future<Output = #response_ident> + Send;
 
             #rejected_method
+
+            #invalid_method
         };
 
         // Statics: parameter and body schemas, security alternatives.
@@ -402,6 +476,13 @@ impl OperationCode {
                         Ok(body) => body,
                         Err(rejection) => return reject(rejection),
                     };
+                    if !violations.is_empty() {
+                        #params_option
+                        let json = body.to_json();
+                        let more = api.#invalid_ident(&meta, &identity, #params_hook_value json.as_ref(), &violations).await;
+                        #runtime::add_violations(&mut violations, more);
+                    }
+                    let body = body.into_valid();
                 }
             }
             None => quote! { drop(body); },

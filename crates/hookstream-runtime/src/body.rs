@@ -6,17 +6,50 @@ use axum::body::Body;
 use http::HeaderMap;
 use http::header::CONTENT_TYPE;
 use serde::de::{DeserializeOwned, Error as _, MapAccess, SeqAccess, Visitor};
-use serde::{Deserialize, Deserializer};
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
+
+/// A request body after [`json_body`] read and checked it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum JsonBody<T> {
+    /// No body was sent, or it could not be read or parsed as JSON. A
+    /// violation was recorded unless the body is optional and absent.
+    Missing,
+    /// The body is JSON but does not match the schema, and its violations
+    /// were recorded. The value is kept so that an implementation can check its
+    /// own rules on the parts that are valid.
+    Invalid(Value),
+    /// The body matches the schema.
+    Valid(T),
+}
+
+impl<T: Serialize> JsonBody<T> {
+    /// Returns the body as JSON when it was JSON, valid or not.
+    pub fn to_json(&self) -> Option<Value> {
+        match self {
+            Self::Missing => None,
+            Self::Invalid(value) => Some(value.clone()),
+            Self::Valid(typed) => serde_json::to_value(typed).ok(),
+        }
+    }
+
+    /// Returns the typed body when it matches the schema.
+    pub fn into_valid(self) -> Option<T> {
+        match self {
+            Self::Valid(typed) => Some(typed),
+            Self::Missing | Self::Invalid(_) => None,
+        }
+    }
+}
 
 /// Reads a JSON body and checks it against its schema.
 ///
 /// Returns `Err` for a rejection that ends the request at once (wrong media
-/// type, body over `limit` bytes). Otherwise returns the typed body, or
-/// `None` after adding violations: a body that could not be read, an empty
-/// body that is required, invalid UTF-8, malformed JSON, duplicate keys,
-/// nesting deeper than 127 levels (serde_json's recursion limit), or a
-/// value that does not match the schema.
+/// type, body over `limit` bytes). Otherwise returns what it could read and
+/// records a violation for each problem: a body that could not be read, an
+/// empty body that is required, invalid UTF-8, malformed JSON, duplicate
+/// keys, nesting deeper than 127 levels (serde_json's recursion limit) and
+/// each way in which the value does not match the schema.
 pub async fn json_body<T: DeserializeOwned>(
     headers: &HeaderMap,
     body: Body,
@@ -24,7 +57,7 @@ pub async fn json_body<T: DeserializeOwned>(
     limit: usize,
     schema: &Schema,
     violations: &mut Vec<Violation>,
-) -> Result<Option<T>, Rejection> {
+) -> Result<JsonBody<T>, Rejection> {
     let bytes = match axum::body::to_bytes(body, limit).await {
         Ok(bytes) => bytes,
         Err(error) => {
@@ -42,7 +75,7 @@ pub async fn json_body<T: DeserializeOwned>(
                     "request body could not be read ({error}); send the whole body promptly, as its Content-Length announces"
                 ),
             ));
-            return Ok(None);
+            return Ok(JsonBody::Missing);
         }
     };
     if bytes.is_empty() {
@@ -54,23 +87,25 @@ pub async fn json_body<T: DeserializeOwned>(
                 "request body is required",
             ));
         }
-        return Ok(None);
+        return Ok(JsonBody::Missing);
     }
     check_content_type(headers)?;
     let value = match parse_strict(&bytes) {
         Ok(value) => value,
         Err(violation) => {
             violations.push(violation);
-            return Ok(None);
+            return Ok(JsonBody::Missing);
         }
     };
     let found = schema.violations(&value, Location::Body, "");
     if !found.is_empty() {
         violations.extend(found);
-        return Ok(None);
+        return Ok(JsonBody::Invalid(value));
     }
+    // The schema and the type agree unless the generator has a bug, so the
+    // value is moved into the type rather than kept for that case.
     match serde_json::from_value(value) {
-        Ok(typed) => Ok(Some(typed)),
+        Ok(typed) => Ok(JsonBody::Valid(typed)),
         Err(error) => {
             violations.push(Violation::new(
                 Location::Body,
@@ -78,7 +113,7 @@ pub async fn json_body<T: DeserializeOwned>(
                 "invalid",
                 format!("does not match the expected type: {error}"),
             ));
-            Ok(None)
+            Ok(JsonBody::Missing)
         }
     }
 }

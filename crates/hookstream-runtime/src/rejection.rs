@@ -135,6 +135,15 @@ impl Rejection {
     }
 }
 
+/// Adds the violations that an implementation found to those of the
+/// schema, keeping the order that [`Rejection::Invalid`] promises and
+/// dropping repeats.
+pub fn add_violations(violations: &mut Vec<Violation>, more: Vec<Violation>) {
+    violations.extend(more);
+    violations.sort_by(|a, b| (a.location, &a.path, &a.code).cmp(&(b.location, &b.path, &b.code)));
+    violations.dedup();
+}
+
 /// Logs a rejection with the request id. Messages hold no credential.
 /// The reason is logged quoted and escaped, because it can quote property
 /// names from the body, and a raw line break in one would forge a log line.
@@ -146,4 +155,36 @@ pub fn log_rejection(meta: &RequestMeta, rejection: &Rejection) {
         reason = ?rejection.message(),
         "request rejected"
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn added_violations_keep_order() {
+        let mut violations = vec![
+            Violation::new(Location::Path, "id", "pattern", "must match"),
+            Violation::new(Location::Body, "name", "min_length", "must not be empty"),
+        ];
+        add_violations(
+            &mut violations,
+            vec![
+                Violation::new(Location::Body, "enabled", "conflict", "contradicts status"),
+                Violation::new(Location::Body, "name", "min_length", "must not be empty"),
+            ],
+        );
+        let order: Vec<(Location, &str)> = violations
+            .iter()
+            .map(|violation| (violation.location, violation.path.as_str()))
+            .collect();
+        assert_eq!(
+            order,
+            [
+                (Location::Path, "id"),
+                (Location::Body, "enabled"),
+                (Location::Body, "name"),
+            ]
+        );
+    }
 }

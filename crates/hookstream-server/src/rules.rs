@@ -8,6 +8,7 @@ use hookstream_api::types::{
     Connection, ConnectionPatch, ConnectionStatus, FilterOp, FilterRule, FilterValue, Nullable,
 };
 use rusqlite::types::Value as SqlValue;
+use serde_json::{Map, Value};
 
 /// Filter field roots that take no sub-path.
 const LEAF_ROOTS: &[&str] = &["method", "content_type", "source_ip"];
@@ -79,6 +80,10 @@ fn plan_status(
     changes: &mut Vec<ColumnChange>,
     violations: &mut Vec<Violation>,
 ) {
+    if let Some(conflict) = status_conflict(patch) {
+        violations.push(conflict);
+        return;
+    }
     let status = match (patch.enabled, patch.status) {
         (None, None) => return,
         (None, Some(status)) => status,
@@ -91,19 +96,29 @@ fn plan_status(
             Ok(status) => status,
             Err(_) => ConnectionStatus::Active,
         },
-        (Some(enabled), Some(status)) => {
-            violations.push(Violation::new(
-                Location::Body,
-                "enabled",
-                "conflict",
-                format!("is {enabled} but status is '{status}'; a connection is disabled exactly when its status is 'disabled'"),
-            ));
-            return;
-        }
+        (Some(_), Some(status)) => status,
     };
     let enabled = i64::from(status != ConnectionStatus::Disabled);
     changes.push(("status", SqlValue::Text(status.as_str().to_string())));
     changes.push(("enabled", SqlValue::Integer(enabled)));
+}
+
+/// Returns the violation of a patch whose `enabled` contradicts its
+/// `status`.
+fn status_conflict(patch: &ConnectionPatch) -> Option<Violation> {
+    match (patch.enabled, patch.status) {
+        (Some(enabled), Some(status)) if enabled != (status != ConnectionStatus::Disabled) => {
+            Some(Violation::new(
+                Location::Body,
+                "enabled",
+                "conflict",
+                format!(
+                    "is {enabled} but status is '{status}'; a connection is disabled exactly when its status is 'disabled'"
+                ),
+            ))
+        }
+        _ => None,
+    }
 }
 
 /// Checks every rule and returns them as normalized JSON text: header
@@ -113,7 +128,7 @@ fn normalize_rules(rules: &[FilterRule], violations: &mut Vec<Violation>) -> Opt
     let mut normalized = Vec::with_capacity(rules.len());
     for (index, rule) in rules.iter().enumerate() {
         let field = normalize_field(&rule.field, index, violations);
-        check_value(rule, index, violations);
+        check_value(rule.op, &rule.value, index, violations);
         normalized.push(FilterRule {
             field,
             op: rule.op,
@@ -162,18 +177,18 @@ fn normalize_field(field: &str, index: usize, violations: &mut Vec<Violation>) -
     field.to_string()
 }
 
-fn check_value(rule: &FilterRule, index: usize, violations: &mut Vec<Violation>) {
-    let fits = match rule.op {
-        FilterOp::Eq | FilterOp::Neq => !matches!(rule.value, FilterValue::Array(_)),
-        FilterOp::Contains => matches!(rule.value, FilterValue::String(_)),
+fn check_value(op: FilterOp, value: &FilterValue, index: usize, violations: &mut Vec<Violation>) {
+    let fits = match op {
+        FilterOp::Eq | FilterOp::Neq => !matches!(value, FilterValue::Array(_)),
+        FilterOp::Contains => matches!(value, FilterValue::String(_)),
         FilterOp::Gt | FilterOp::Gte | FilterOp::Lt | FilterOp::Lte => {
-            matches!(rule.value, FilterValue::Number(_))
+            matches!(value, FilterValue::Number(_))
         }
-        FilterOp::Exists => matches!(rule.value, FilterValue::Boolean(_)),
-        FilterOp::In => matches!(rule.value, FilterValue::Array(_)),
+        FilterOp::Exists => matches!(value, FilterValue::Boolean(_)),
+        FilterOp::In => matches!(value, FilterValue::Array(_)),
     };
     if !fits {
-        let expected = match rule.op {
+        let expected = match op {
             FilterOp::Eq | FilterOp::Neq => "a string, number or boolean",
             FilterOp::Contains => "a string",
             FilterOp::Gt | FilterOp::Gte | FilterOp::Lt | FilterOp::Lte => "a number",
@@ -184,7 +199,7 @@ fn check_value(rule: &FilterRule, index: usize, violations: &mut Vec<Violation>)
             Location::Body,
             format!("filter_rules[{index}].value"),
             "op_mismatch",
-            format!("must be {expected} for op '{}'", rule.op),
+            format!("must be {expected} for op '{op}'"),
         ));
     }
 }
@@ -198,48 +213,154 @@ fn plan_transform(
     changes: &mut Vec<ColumnChange>,
     violations: &mut Vec<Violation>,
 ) {
-    if let Nullable::Value(expression) = &patch.transform_expression
-        && !expression.trim().is_empty()
-        && let Err(error) = crate::transform::parse(expression)
-    {
-        let message = if error.code == crate::transform::UNSUPPORTED
-            || error.code == crate::transform::UNAVAILABLE
-        {
-            format!("cannot be accepted: {}", error.message)
-        } else {
-            format!(
-                "is not a valid JSONata expression: {} at character {}: {}",
-                error.code, error.position, error.message
-            )
-        };
-        violations.push(Violation::new(
-            Location::Body,
-            "transform_expression",
-            "invalid_jsonata",
-            message,
-        ));
-    }
-    if let Some(description) = nullable_text(&patch.transform_expression) {
-        changes.push(("transform_expression", description));
+    violations.extend(expression_violation(patch));
+    if let Some(expression) = nullable_text(&patch.transform_expression) {
+        changes.push(("transform_expression", expression));
     }
     if let Some(enabled) = patch.transform_enabled {
         changes.push(("transform_enabled", SqlValue::Integer(i64::from(enabled))));
     }
+    violations.extend(missing_expression(patch, current));
+}
+
+/// Returns the violation of a sent expression that does not parse.
+fn expression_violation(patch: &ConnectionPatch) -> Option<Violation> {
+    let Nullable::Value(expression) = &patch.transform_expression else {
+        return None;
+    };
+    if expression.trim().is_empty() {
+        return None;
+    }
+    let error = crate::transform::parse(expression).err()?;
+    let message = if error.code == crate::transform::UNSUPPORTED
+        || error.code == crate::transform::UNAVAILABLE
+    {
+        format!("cannot be accepted: {}", error.message)
+    } else {
+        format!(
+            "is not a valid JSONata expression: {} at character {}: {}",
+            error.code, error.position, error.message
+        )
+    };
+    Some(Violation::new(
+        Location::Body,
+        "transform_expression",
+        "invalid_jsonata",
+        message,
+    ))
+}
+
+/// Returns the violation of a merged row that enables the transform
+/// without a non-empty expression.
+fn missing_expression(patch: &ConnectionPatch, current: &Connection) -> Option<Violation> {
     let enabled = patch
         .transform_enabled
         .unwrap_or(current.transform_enabled == 1);
     let expression = match &patch.transform_expression {
-        Nullable::Absent => current.transform_expression.clone(),
+        Nullable::Absent => current.transform_expression.as_deref(),
         Nullable::Null => None,
-        Nullable::Value(expression) => Some(expression.clone()),
+        Nullable::Value(expression) => Some(expression.as_str()),
     };
     let has_expression = expression.is_some_and(|text| !text.trim().is_empty());
-    if enabled && !has_expression {
-        violations.push(Violation::new(
+    (enabled && !has_expression).then(|| {
+        Violation::new(
             Location::Body,
             "transform_enabled",
             "missing_expression",
             "requires a non-empty transform_expression; send one, or set transform_enabled to false",
-        ));
+        )
+    })
+}
+
+/// Tells whether checking a body needs the stored row: only a body that
+/// sends `transform_enabled` or `transform_expression` does.
+pub fn needs_stored_row(body: &Value) -> bool {
+    body.get("transform_enabled").is_some() || body.get("transform_expression").is_some()
+}
+
+/// Finds the connection rules that a body breaks in the parts its schema
+/// accepts, for a body that breaks the schema elsewhere: a property, or a
+/// filter rule's `field`, `op` or `value`, with a schema violation is not
+/// checked again. Rules that need the stored row are checked only when
+/// `current` contains it.
+pub fn violations_beside_schema(
+    body: &Value,
+    schema_violations: &[Violation],
+    current: Option<&Connection>,
+) -> Vec<Violation> {
+    let Some(object) = body.as_object() else {
+        return Vec::new();
+    };
+    let broken = |path: &str| {
+        schema_violations
+            .iter()
+            .any(|violation| violation.location == Location::Body && within(&violation.path, path))
+    };
+    let mut found = Vec::new();
+    let mut accepted = Map::new();
+    for (name, value) in object {
+        if name == "filter_rules" {
+            if let Some(rules) = value.as_array()
+                && !schema_violations
+                    .iter()
+                    .any(|v| v.location == Location::Body && v.path == "filter_rules")
+            {
+                check_rules_beside_schema(rules, &broken, &mut found);
+            }
+        } else if !broken(name) {
+            accepted.insert(name.clone(), value.clone());
+        }
     }
+    let Ok(patch) = serde_json::from_value::<ConnectionPatch>(Value::Object(accepted)) else {
+        return found;
+    };
+    found.extend(status_conflict(&patch));
+    found.extend(expression_violation(&patch));
+    if let Some(current) = current
+        && !broken("transform_enabled")
+        && !broken("transform_expression")
+    {
+        found.extend(missing_expression(&patch, current));
+    }
+    found
+}
+
+/// Checks each part of each filter rule that the schema accepts.
+fn check_rules_beside_schema(
+    rules: &[Value],
+    broken: &dyn Fn(&str) -> bool,
+    found: &mut Vec<Violation>,
+) {
+    for (index, rule) in rules.iter().enumerate() {
+        let at = format!("filter_rules[{index}]");
+        let Some(rule) = rule.as_object() else {
+            continue;
+        };
+        if let Some(field) = rule.get("field").and_then(Value::as_str)
+            && !broken(&format!("{at}.field"))
+        {
+            normalize_field(field, index, found);
+        }
+        if broken(&format!("{at}.op")) || broken(&format!("{at}.value")) {
+            continue;
+        }
+        let op = rule
+            .get("op")
+            .cloned()
+            .map(serde_json::from_value::<FilterOp>);
+        let value = rule
+            .get("value")
+            .cloned()
+            .map(serde_json::from_value::<FilterValue>);
+        if let (Some(Ok(op)), Some(Ok(value))) = (op, value) {
+            check_value(op, &value, index, found);
+        }
+    }
+}
+
+/// Tells whether `path` is `prefix` or lies under it, such as
+/// `filter_rules[0].op` under `filter_rules[0]`.
+fn within(path: &str, prefix: &str) -> bool {
+    path.strip_prefix(prefix)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('.') || rest.starts_with('['))
 }

@@ -1,5 +1,6 @@
 //! The reference implementation of the generated [`HookstreamApi`] trait.
 
+use crate::rules;
 use crate::store::{self, SessionLookup, Store, StoreError, Tenant, UpdateError};
 use hookstream_api::runtime::{
     AuthFailure, Location, Rejection, RequestContext, RequestMeta, Violation,
@@ -9,6 +10,7 @@ use hookstream_api::{
     Credential, HookstreamApi, SecurityScheme, UpdateConnectionParams, UpdateConnectionResponse,
     types::ConnectionPatch,
 };
+use serde_json::Value;
 
 /// Properties of a connection that a patch cannot change.
 const READ_ONLY: &[&str] = &[
@@ -143,6 +145,36 @@ impl HookstreamApi for ReferenceApi {
                 ))
             }
         }
+    }
+
+    async fn update_connection_invalid(
+        &self,
+        meta: &RequestMeta,
+        identity: &Tenant,
+        params: Option<&UpdateConnectionParams>,
+        body: Option<&Value>,
+        violations: &[Violation],
+    ) -> Vec<Violation> {
+        let Some(body) = body.filter(|body| body.is_object()) else {
+            return Vec::new();
+        };
+        // The stored row is needed only to check a transform that the merged
+        // row would enable without an expression.
+        let current = match params {
+            Some(params) if rules::needs_stored_row(body) => {
+                let (tenant, id) = (identity.clone(), params.id.clone());
+                let found = self
+                    .store
+                    .run(move |connection| store::find_connection(connection, &tenant, &id))
+                    .await;
+                found.unwrap_or_else(|error| {
+                    tracing::warn!(request_id = %meta.request_id, connection_id = %params.id, %error, "could not read the connection, so rules that need the stored row were not checked");
+                    None
+                })
+            }
+            _ => None,
+        };
+        rules::violations_beside_schema(body, violations, current.as_ref())
     }
 
     fn update_connection_rejected(

@@ -422,7 +422,11 @@ fn operation(items: &Items, base_path: &str, route: &Route) -> Result<OperationS
     let called: Vec<&String> = facts
         .api_calls
         .iter()
-        .filter(|method| *method != "authenticate" && !method.ends_with("_rejected"))
+        .filter(|method| {
+            *method != "authenticate"
+                && !method.ends_with("_rejected")
+                && !method.ends_with("_invalid")
+        })
         .collect();
     let [method] = called.as_slice() else {
         return Err(fail(format!(
