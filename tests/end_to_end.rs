@@ -231,10 +231,10 @@ async fn invalid_input_is_400_with_details() {
     assert_eq!(body.status, 400);
     assert_eq!(
         body.error,
-        "Invalid body: name must be at most 155 characters"
+        "Invalid body: filter_rules[0].value must be a number for op 'gt' (and 1 more violation)"
     );
     let paths: Vec<String> = body.details.unwrap().into_iter().map(|d| d.path).collect();
-    assert_eq!(paths, ["name"]);
+    assert_eq!(paths, ["filter_rules[0].value", "name"]);
 
     let after = server.read_connection(&tenant.connection_id).unwrap();
     assert_eq!(before, after, "a rejected patch leaves the row untouched");
