@@ -47,11 +47,14 @@ pub fn app(store: Store) -> Router {
                 .make_span_with(|request: &Request<_>| {
                     // The path only: the query string and headers may hold
                     // credentials and are never logged.
+                    // `org_id` is filled in by the service once the caller is
+                    // known, so the response line names the tenant.
                     tracing::info_span!(
                         "request",
                         method = %request.method(),
                         path = %request.uri().path(),
                         request_id = %request_id(request),
+                        org_id = tracing::field::Empty,
                     )
                 })
                 .on_response(

@@ -106,7 +106,10 @@ impl HookstreamApi for ReferenceApi {
             .await;
         match result {
             Ok(connection) => {
-                tracing::info!(request_id = %meta.request_id, connection_id = %id, org_id = %tenant.org_id, "connection updated");
+                // One info line per request is enough: the trace layer's
+                // response line carries the ids, with the tenant recorded here.
+                tracing::Span::current().record("org_id", tracing::field::display(&tenant.org_id));
+                tracing::debug!(request_id = %meta.request_id, connection_id = %id, org_id = %tenant.org_id, "connection updated");
                 UpdateConnectionResponse::Ok(ConnectionResponse {
                     connection: Some(connection),
                 })
