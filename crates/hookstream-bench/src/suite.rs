@@ -69,6 +69,9 @@ pub struct LevelResult {
     pub generated: Summary,
     /// Baseline (a) (median round).
     pub baseline: Summary,
+    /// The throughput and p99 ratios, generated over baseline (a), of each
+    /// round in turn, to show how much they vary between rounds.
+    pub round_ratios: Vec<(f64, f64)>,
 }
 
 /// Runs every measurement of the suite.
@@ -176,10 +179,23 @@ async fn load_levels(
         .levels
         .iter()
         .zip(runs)
-        .map(|(&concurrency, [generated, baseline])| LevelResult {
-            concurrency,
-            generated: median_by_throughput(generated).expect("at least one round"),
-            baseline: median_by_throughput(baseline).expect("at least one round"),
+        .map(|(&concurrency, [generated, baseline])| {
+            let round_ratios = generated
+                .iter()
+                .zip(&baseline)
+                .map(|(generated, baseline)| {
+                    (
+                        ratio(generated.throughput, baseline.throughput),
+                        duration_ratio(generated.p99, baseline.p99),
+                    )
+                })
+                .collect();
+            LevelResult {
+                concurrency,
+                generated: median_by_throughput(generated).expect("at least one round"),
+                baseline: median_by_throughput(baseline).expect("at least one round"),
+                round_ratios,
+            }
         })
         .collect()
 }
@@ -345,6 +361,27 @@ impl Report {
                 ratio(level.generated.throughput, level.baseline.throughput),
                 duration_ratio(level.generated.p99, level.baseline.p99),
                 ratio(level.generated.throughput, self.direct.throughput),
+            );
+        }
+        out.push('\n');
+        out.push_str("Ratios generated/(a) in each round, in order:\n\n");
+        out.push_str("| concurrency | req/s | p99 |\n");
+        out.push_str("|---:|---|---|\n");
+        for level in &self.levels {
+            let list = |pick: fn(&(f64, f64)) -> f64| {
+                level
+                    .round_ratios
+                    .iter()
+                    .map(|pair| format!("{:.2}", pick(pair)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} |",
+                level.concurrency,
+                list(|pair| pair.0),
+                list(|pair| pair.1),
             );
         }
         out.push('\n');
