@@ -1157,7 +1157,45 @@ fn property_rows() -> Vec<RuleCase> {
 /// lists both kinds, and a part with a schema violation is not checked
 /// against the rules.
 fn schema_and_rule_rows() -> Vec<RuleCase> {
+    let valid_rule = json!({"field": "payload.total", "op": "gt", "value": 1});
+    let bad_rule = json!({"field": "payload.total", "op": "gt", "value": "ten"});
+    let mut too_many = vec![valid_rule.clone(); 50];
+    too_many.push(bad_rule.clone());
+    let mut eleven = vec![valid_rule; 11];
+    eleven[2] = bad_rule.clone();
+    eleven[10] = bad_rule;
     vec![
+        rejected(
+            "an unknown name with a dot does not hide the property it starts with",
+            None,
+            raw(r#"{"enabled": false, "status": "active", "enabled.x": 1}"#),
+            &[
+                (r#"["enabled.x"]"#, "unknown_property"),
+                ("enabled", "conflict"),
+            ],
+            "(and 1 more violation)",
+        ),
+        rejected(
+            "rules past the limit of 50 are still checked",
+            None,
+            raw(&json!({ "filter_rules": too_many }).to_string()),
+            &[
+                ("filter_rules", "max_items"),
+                ("filter_rules[50].value", "op_mismatch"),
+            ],
+            "filter_rules must have at most 50 items",
+        ),
+        rejected(
+            "rule indexes sort as numbers",
+            None,
+            raw(&json!({ "name": "", "filter_rules": eleven }).to_string()),
+            &[
+                ("filter_rules[2].value", "op_mismatch"),
+                ("filter_rules[10].value", "op_mismatch"),
+                ("name", "min_length"),
+            ],
+            "filter_rules[2].value must be a number",
+        ),
         rejected(
             "read-only property and status conflict",
             None,

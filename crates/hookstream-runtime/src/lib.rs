@@ -16,6 +16,8 @@ pub use body::{JsonBody, json_body};
 pub use credential::{AuthFailure, Credential, CredentialLocation, Secret, extract_credential};
 pub use meta::{REQUEST_ID_HEADER, RequestContext, RequestMeta, is_usable_request_id};
 pub use params::{ParamKind, ParamSpec, PathParams, QueryParams, header_value, parameter};
-pub use rejection::{Location, Rejection, Violation, add_violations, log_rejection};
+pub use rejection::{
+    Location, Rejection, Violation, add_violations, log_rejection, sort_violations,
+};
 pub use response::{empty_response, json_response};
-pub use schema::Schema;
+pub use schema::{Schema, property_path};

@@ -3,6 +3,7 @@
 
 use crate::credential::AuthFailure;
 use crate::meta::RequestMeta;
+use std::cmp::Ordering;
 
 /// The part of a request in which a violation was found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -140,8 +141,58 @@ impl Rejection {
 /// dropping repeats.
 pub fn add_violations(violations: &mut Vec<Violation>, more: Vec<Violation>) {
     violations.extend(more);
-    violations.sort_by(|a, b| (a.location, &a.path, &a.code).cmp(&(b.location, &b.path, &b.code)));
+    sort_violations(violations);
+}
+
+/// Sorts violations by location, then path, then code, and drops repeats.
+/// Array indexes in paths compare as numbers, so `rules[2]` comes before
+/// `rules[10]`.
+pub fn sort_violations(violations: &mut Vec<Violation>) {
+    violations.sort_by(|a, b| {
+        a.location
+            .cmp(&b.location)
+            .then_with(|| compare_paths(&a.path, &b.path))
+            .then_with(|| a.code.cmp(&b.code))
+    });
     violations.dedup();
+}
+
+/// Compares two paths character by character, except that runs of digits
+/// compare by their numeric value.
+fn compare_paths(a: &str, b: &str) -> Ordering {
+    let (mut a, mut b) = (a, b);
+    loop {
+        let digits_a = a.len() - a.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        let digits_b = b.len() - b.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        if digits_a > 0 && digits_b > 0 {
+            let (number_a, rest_a) = a.split_at(digits_a);
+            let (number_b, rest_b) = b.split_at(digits_b);
+            // Leading zeros aside, a longer run of digits is a larger number.
+            let (trimmed_a, trimmed_b) = (
+                number_a.trim_start_matches('0'),
+                number_b.trim_start_matches('0'),
+            );
+            let order = trimmed_a
+                .len()
+                .cmp(&trimmed_b.len())
+                .then_with(|| trimmed_a.cmp(trimmed_b))
+                .then_with(|| number_a.len().cmp(&number_b.len()));
+            if order != Ordering::Equal {
+                return order;
+            }
+            (a, b) = (rest_a, rest_b);
+            continue;
+        }
+        let mut chars_a = a.chars();
+        let mut chars_b = b.chars();
+        match (chars_a.next(), chars_b.next()) {
+            (None, None) => return Ordering::Equal,
+            (None, Some(_)) => return Ordering::Less,
+            (Some(_), None) => return Ordering::Greater,
+            (Some(x), Some(y)) if x != y => return x.cmp(&y),
+            (Some(_), Some(_)) => (a, b) = (chars_a.as_str(), chars_b.as_str()),
+        }
+    }
 }
 
 /// Logs a rejection with the request id. Messages hold no credential.
@@ -160,6 +211,28 @@ pub fn log_rejection(meta: &RequestMeta, rejection: &Rejection) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn array_indexes_sort_as_numbers() {
+        let mut paths = [
+            "rules[10].op",
+            "rules[2].op",
+            "rules[1]",
+            "name",
+            "rules[02].a",
+        ];
+        paths.sort_by(|a, b| compare_paths(a, b));
+        assert_eq!(
+            paths,
+            [
+                "name",
+                "rules[1]",
+                "rules[2].op",
+                "rules[02].a",
+                "rules[10].op"
+            ]
+        );
+    }
 
     #[test]
     fn added_violations_keep_order() {

@@ -1,7 +1,7 @@
 //! Checking JSON values against the JSON Schema documents the generator
 //! exported from the spec.
 
-use crate::rejection::{Location, Violation};
+use crate::rejection::{Location, Violation, sort_violations};
 use jsonschema::error::{TypeKind, ValidationErrorKind};
 use jsonschema::paths::LocationSegment;
 use serde_json::Value;
@@ -37,7 +37,7 @@ impl Schema {
                     for name in unexpected {
                         found.push(Violation::new(
                             location,
-                            child(&path, name),
+                            property_path(&path, name),
                             "unknown_property",
                             "is not a known property",
                         ));
@@ -47,7 +47,7 @@ impl Schema {
                     let name = property.as_str().unwrap_or_default();
                     found.push(Violation::new(
                         location,
-                        child(&path, name),
+                        property_path(&path, name),
                         "required",
                         "is required",
                     ));
@@ -67,8 +67,7 @@ impl Schema {
             .map(|violation| violation.path.clone())
             .collect();
         found.retain(|violation| violation.code == "type" || !wrong_type.contains(&violation.path));
-        found.sort_by(|a, b| a.path.cmp(&b.path).then(a.code.cmp(&b.code)));
-        found.dedup();
+        sort_violations(&mut found);
         found
     }
 }
@@ -177,14 +176,24 @@ fn join_path<'a>(prefix: &str, segments: impl Iterator<Item = LocationSegment<'a
     for segment in segments {
         match segment {
             LocationSegment::Index(index) => path.push_str(&format!("[{index}]")),
-            LocationSegment::Property(name) => path = child(&path, &name),
+            LocationSegment::Property(name) => path = property_path(&path, &name),
         }
     }
     path
 }
 
-fn child(path: &str, name: &str) -> String {
-    if path.is_empty() {
+/// Appends a property name to a path: `.name`, or `["name"]` with JSON
+/// escapes when the name contains `.`, `[`, `]`, `"` or a control character
+/// or is empty, so that no two locations share a path.
+pub fn property_path(path: &str, name: &str) -> String {
+    let plain = !name.is_empty()
+        && !name
+            .chars()
+            .any(|c| matches!(c, '.' | '[' | ']' | '"') || c.is_control());
+    if !plain {
+        let quoted = serde_json::to_string(name).expect("a string always serializes");
+        format!("{path}[{quoted}]")
+    } else if path.is_empty() {
         name.to_string()
     } else {
         format!("{path}.{name}")
@@ -225,6 +234,22 @@ mod tests {
         assert_eq!(found[1].message, "must be at most 3 characters");
         assert_eq!(found[2].message, "must be one of: eq, gt");
         assert_eq!(found[3].code, "required");
+    }
+
+    #[test]
+    fn unusual_names_are_quoted_in_paths() {
+        let instance = json!({"name.x": 1, "rules[0]": 1, "line\nbreak": 1, "": 2});
+        let found = schema().violations(&instance, Location::Body, "");
+        let paths: Vec<&str> = found.iter().map(|v| v.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                r#"[""]"#,
+                r#"["line\nbreak"]"#,
+                r#"["name.x"]"#,
+                r#"["rules[0]"]"#
+            ]
+        );
     }
 
     #[test]

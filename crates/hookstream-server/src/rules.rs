@@ -3,12 +3,13 @@
 //! fit which operator, what a filter field may name, and when a transform
 //! is valid.
 
-use hookstream_api::runtime::{Location, Violation};
+use hookstream_api::runtime::{Location, Violation, property_path, sort_violations};
 use hookstream_api::types::{
     Connection, ConnectionPatch, ConnectionStatus, FilterOp, FilterRule, FilterValue, Nullable,
 };
 use rusqlite::types::Value as SqlValue;
 use serde_json::{Map, Value};
+use std::collections::HashSet;
 
 /// Filter field roots that take no sub-path.
 const LEAF_ROOTS: &[&str] = &["method", "content_type", "source_ip"];
@@ -59,6 +60,7 @@ pub fn plan(
     if violations.is_empty() {
         Ok(changes)
     } else {
+        sort_violations(&mut violations);
         Err(violations)
     }
 }
@@ -291,23 +293,17 @@ pub fn violations_beside_schema(
     let Some(object) = body.as_object() else {
         return Vec::new();
     };
-    let broken = |path: &str| {
-        schema_violations
-            .iter()
-            .any(|violation| violation.location == Location::Body && within(&violation.path, path))
-    };
+    let broken_paths = broken_paths(schema_violations);
+    let broken = |path: &str| broken_paths.contains(path);
     let mut found = Vec::new();
     let mut accepted = Map::new();
     for (name, value) in object {
         if name == "filter_rules" {
-            if let Some(rules) = value.as_array()
-                && !schema_violations
-                    .iter()
-                    .any(|v| v.location == Location::Body && v.path == "filter_rules")
-            {
+            // Each rule is checked even when the list as a whole is too long.
+            if let Some(rules) = value.as_array() {
                 check_rules_beside_schema(rules, &broken, &mut found);
             }
-        } else if !broken(name) {
+        } else if !broken(&property_path("", name)) {
             accepted.insert(name.clone(), value.clone());
         }
     }
@@ -358,9 +354,43 @@ fn check_rules_beside_schema(
     }
 }
 
-/// Tells whether `path` is `prefix` or lies under it, such as
-/// `filter_rules[0].op` under `filter_rules[0]`.
-fn within(path: &str, prefix: &str) -> bool {
-    path.strip_prefix(prefix)
-        .is_some_and(|rest| rest.is_empty() || rest.starts_with('.') || rest.starts_with('['))
+/// Returns the paths of the body that have a schema violation, each with
+/// every path above it: `filter_rules[0].op` also marks `filter_rules[0]`
+/// and `filter_rules`. The runtime quotes property names that contain `.`
+/// or `[`, so a prefix cut at one of them never names another property.
+fn broken_paths(violations: &[Violation]) -> HashSet<&str> {
+    let mut paths = HashSet::new();
+    for violation in violations {
+        if violation.location != Location::Body {
+            continue;
+        }
+        let path = violation.path.as_str();
+        for (at, character) in path.char_indices() {
+            if at > 0 && (character == '.' || character == '[') {
+                paths.insert(&path[..at]);
+            }
+        }
+        paths.insert(path);
+    }
+    paths
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn quoted_unknown_name_hides_nothing() {
+        let body = json!({"enabled": false, "status": "active", "enabled.x": 1});
+        let schema = [Violation::new(
+            Location::Body,
+            r#"["enabled.x"]"#,
+            "unknown_property",
+            "is not a known property",
+        )];
+        let found = violations_beside_schema(&body, &schema, None);
+        let paths: Vec<&str> = found.iter().map(|v| v.path.as_str()).collect();
+        assert_eq!(paths, ["enabled"]);
+    }
 }

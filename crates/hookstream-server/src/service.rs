@@ -177,7 +177,17 @@ impl HookstreamApi for ReferenceApi {
             }
             _ => None,
         };
-        rules::violations_beside_schema(body, violations, current.as_ref())
+        // Parsing a transform can take a while, so the checks run off the
+        // async workers, on copies of the body and the violations.
+        let (body, violations) = (body.clone(), violations.to_vec());
+        let checked = tokio::task::spawn_blocking(move || {
+            rules::violations_beside_schema(&body, &violations, current.as_ref())
+        })
+        .await;
+        checked.unwrap_or_else(|error| {
+            tracing::error!(request_id = %meta.request_id, %error, "checking the connection rules failed, so only the schema violations are listed");
+            Vec::new()
+        })
     }
 
     fn update_connection_rejected(
