@@ -132,7 +132,17 @@ pub trait HookstreamApi: Send + Sync + 'static {
         meta: &hookstream_runtime::RequestMeta,
         rejection: hookstream_runtime::Rejection,
     ) -> UpdateConnectionResponse;
-    /// Finds violations of rules beyond the schema in a request for `update_connection` whose input breaks the schema, so that the caller learns of every problem at once. The router calls it after authentication with the parameters, when all of them are valid, and the body, when it is JSON; it adds what this returns to `violations` and passes them all to [`Self::update_connection_rejected`]. The default finds none.
+    /// Finds violations of your own rules in a request for `update_connection` whose
+    /// parameters or body break the schema, so that the caller learns of every
+    /// problem at once.
+    ///
+    /// The router calls it only for such a request, after authentication.
+    /// `params` is `Some` when every parameter is valid, and `body` is `Some`
+    /// whenever the body is JSON.
+    /// The router merges what this returns with `violations` (sorted, repeats
+    /// dropped) and passes them all to [`Self::update_connection_rejected`].
+    /// A valid request goes to [`Self::update_connection`] instead, so check the same
+    /// rules there. The default finds none.
     fn update_connection_invalid(
         &self,
         meta: &hookstream_runtime::RequestMeta,

@@ -365,12 +365,28 @@ impl OperationCode {
         let invalid_method = if body.is_some() {
             let method = method_ident.to_string();
             let method = method.trim_start_matches("r#");
-            let invalid_doc = format!(
-                " Finds violations of rules beyond the schema in a request for `{}` whose input breaks the schema, so that the caller learns of every problem at once. The router calls it after authentication with the parameters, when all of them are valid, and the body, when it is JSON; it adds what this returns to `violations` and passes them all to [`Self::{method}_rejected`]. The default finds none.",
+            let arguments = if params.is_empty() {
+                " `body` is `Some` whenever the body is JSON."
+            } else {
+                " `params` is `Some` when every parameter is valid, and `body` is `Some`\n whenever the body is JSON."
+            };
+            let invalid_doc: Vec<String> = format!(
+                " Finds violations of your own rules in a request for `{}` whose\n \
+                 parameters or body break the schema, so that the caller learns of every\n \
+                 problem at once.\n\n \
+                 The router calls it only for such a request, after authentication.\n\
+                 {arguments}\n \
+                 The router merges what this returns with `violations` (sorted, repeats\n \
+                 dropped) and passes them all to [`Self::{method}_rejected`].\n \
+                 A valid request goes to [`Self::{method}`] instead, so check the same\n \
+                 rules there. The default finds none.",
                 operation.id,
-            );
+            )
+            .lines()
+            .map(str::to_string)
+            .collect();
             quote! {
-                #[doc = #invalid_doc]
+                #(#[doc = #invalid_doc])*
                 fn #invalid_ident(
                     &self,
                     meta: &#runtime::RequestMeta,
