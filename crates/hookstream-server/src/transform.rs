@@ -31,7 +31,7 @@ const PARSER_STACK_BYTES: usize = 1 << 30;
 pub fn parse(expression: &str) -> Result<(), ParseError> {
     let text = expression.to_owned();
     let spawned = std::thread::Builder::new()
-        .name("jsonata-parse".into())
+        .name(PARSER_THREAD.into())
         .stack_size(PARSER_STACK_BYTES)
         .spawn(move || std::panic::catch_unwind(|| parse_here(&text)));
     match spawned.map(std::thread::JoinHandle::join) {
@@ -50,6 +50,9 @@ pub fn parse(expression: &str) -> Result<(), ParseError> {
         }),
     }
 }
+
+/// The name of the thread that parses one expression.
+pub const PARSER_THREAD: &str = "jsonata-parse";
 
 /// The code of a [`ParseError`] for an expression the engine cannot handle.
 pub const UNSUPPORTED: &str = "unsupported";
