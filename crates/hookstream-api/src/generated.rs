@@ -147,8 +147,8 @@ pub trait HookstreamApi: Send + Sync + 'static {
         &self,
         meta: &hookstream_runtime::RequestMeta,
         identity: &Self::Identity,
-        params: Option<&UpdateConnectionParams>,
-        body: Option<&serde_json::Value>,
+        params: Option<UpdateConnectionParams>,
+        body: Option<serde_json::Value>,
         violations: &[hookstream_runtime::Violation],
     ) -> impl std::future::Future<Output = Vec<hookstream_runtime::Violation>> + Send {
         let _ = (meta, identity, params, body, violations);
@@ -359,7 +359,7 @@ async fn handle_update_connection<A: HookstreamApi>(
         Err(rejection) => return reject(rejection),
     };
     if !violations.is_empty() {
-        let params = match (param_id.clone(),) {
+        let params = match (param_id,) {
             (Some(param_id),) => {
                 Some(UpdateConnectionParams {
                     id: param_id,
@@ -368,17 +368,17 @@ async fn handle_update_connection<A: HookstreamApi>(
             #[allow(unreachable_patterns)]
             _ => None,
         };
-        let json = body.to_json();
         let more = api
             .update_connection_invalid(
                 &meta,
                 &identity,
-                params.as_ref(),
-                json.as_ref(),
+                params,
+                body.into_json(),
                 &violations,
             )
             .await;
         hookstream_runtime::add_violations(&mut violations, more);
+        return reject(hookstream_runtime::Rejection::Invalid(violations));
     }
     let body = body.into_valid();
     let (true, Some(param_id), Some(body)) = (violations.is_empty(), param_id, body)

@@ -319,14 +319,12 @@ impl OperationCode {
             quote! {}
         };
         // The parameters for the `*_invalid` hook: a struct when every
-        // required one was valid.
+        // required one was valid. The hook runs only before a rejection, so
+        // the values move into it.
         let (hook_unused, params_option, params_hook_value) = if params.is_empty() {
             (Vec::new(), quote! {}, quote! {})
         } else {
-            let clones = params.iter().map(|p| {
-                let local = &p.local;
-                quote! { #local.clone() }
-            });
+            let locals = params.iter().map(|p| &p.local);
             let patterns = params.iter().map(|p| {
                 let local = &p.local;
                 if p.required {
@@ -343,13 +341,13 @@ impl OperationCode {
             (
                 vec![quote! { params }],
                 quote! {
-                    let params = match (#(#clones,)*) {
+                    let params = match (#(#locals,)*) {
                         (#(#patterns,)*) => Some(#params_ident { #(#fields),* }),
                         #[allow(unreachable_patterns)]
                         _ => None,
                     };
                 },
-                quote! { params.as_ref(), },
+                quote! { params, },
             )
         };
         let identity_type = if secured {
@@ -360,7 +358,7 @@ impl OperationCode {
         let params_hook_arg = if params.is_empty() {
             quote! {}
         } else {
-            quote! { params: Option<&#params_ident>, }
+            quote! { params: Option<#params_ident>, }
         };
         let invalid_method = if body.is_some() {
             let method = method_ident.to_string();
@@ -392,7 +390,7 @@ impl OperationCode {
                     meta: &#runtime::RequestMeta,
                     identity: &#identity_type,
                     #params_hook_arg
-                    body: Option<&serde_json::Value>,
+                    body: Option<serde_json::Value>,
                     violations: &[#runtime::Violation],
                 ) -> impl std::future::Future<Output = Vec<#runtime::Violation>> + Send {
                     let _ = (meta, identity, #(#hook_unused,)* body, violations);
@@ -494,9 +492,9 @@ impl OperationCode {
                     };
                     if !violations.is_empty() {
                         #params_option
-                        let json = body.to_json();
-                        let more = api.#invalid_ident(&meta, &identity, #params_hook_value json.as_ref(), &violations).await;
+                        let more = api.#invalid_ident(&meta, &identity, #params_hook_value body.into_json(), &violations).await;
                         #runtime::add_violations(&mut violations, more);
+                        return reject(#runtime::Rejection::Invalid(violations));
                     }
                     let body = body.into_valid();
                 }

@@ -25,11 +25,11 @@ pub enum JsonBody<T> {
 
 impl<T: Serialize> JsonBody<T> {
     /// Returns the body as JSON when it was JSON, valid or not.
-    pub fn to_json(&self) -> Option<Value> {
+    pub fn into_json(self) -> Option<Value> {
         match self {
             Self::Missing => None,
-            Self::Invalid(value) => Some(value.clone()),
-            Self::Valid(typed) => serde_json::to_value(typed).ok(),
+            Self::Invalid(value) => Some(value),
+            Self::Valid(typed) => serde_json::to_value(&typed).ok(),
         }
     }
 

@@ -154,17 +154,17 @@ impl HookstreamApi for ReferenceApi {
         &self,
         meta: &RequestMeta,
         identity: &Tenant,
-        params: Option<&UpdateConnectionParams>,
-        body: Option<&Value>,
+        params: Option<UpdateConnectionParams>,
+        body: Option<Value>,
         violations: &[Violation],
     ) -> Vec<Violation> {
-        let Some(body) = body.filter(|body| body.is_object()) else {
+        let Some(body) = body.filter(Value::is_object) else {
             return Vec::new();
         };
         // The stored row is needed only to check a transform that the merged
         // row would enable without an expression.
         let current = match params {
-            Some(params) if rules::needs_stored_row(body) => {
+            Some(params) if rules::needs_stored_row(&body) => {
                 let (tenant, id) = (identity.clone(), params.id.clone());
                 let found = self
                     .store
@@ -178,8 +178,8 @@ impl HookstreamApi for ReferenceApi {
             _ => None,
         };
         // Parsing a transform can take a while, so the checks run off the
-        // async workers, on copies of the body and the violations.
-        let (body, violations) = (body.clone(), violations.to_vec());
+        // async workers.
+        let violations = violations.to_vec();
         let checked = tokio::task::spawn_blocking(move || {
             rules::violations_beside_schema(&body, &violations, current.as_ref())
         })
