@@ -46,10 +46,11 @@ impl<T: Serialize> JsonBody<T> {
 ///
 /// Returns `Err` for a rejection that ends the request at once (wrong media
 /// type, body over `limit` bytes). Otherwise returns what it could read and
-/// records a violation for each problem: a body that could not be read, an
-/// empty body that is required, invalid UTF-8, malformed JSON, duplicate
-/// keys, nesting deeper than 127 levels (serde_json's recursion limit) and
-/// each way in which the value does not match the schema.
+/// records a violation for each problem found. The problems are a body that
+/// could not be read, an empty body that is required, invalid UTF-8,
+/// malformed JSON, duplicate keys, nesting deeper than 127 levels
+/// (serde_json's recursion limit), and each way in which the value does not
+/// match the schema.
 pub async fn json_body<T: DeserializeOwned>(
     headers: &HeaderMap,
     body: Body,

@@ -182,9 +182,9 @@ fn join_path<'a>(prefix: &str, segments: impl Iterator<Item = LocationSegment<'a
     path
 }
 
-/// Appends a property name to a path: `.name`, or `["name"]` with JSON
-/// escapes when the name contains `.`, `[`, `]`, `"` or a control character
-/// or is empty, so that no two locations share a path.
+/// Appends a property name to a path as `.name`. An empty name, or one with
+/// `.`, `[`, `]`, `"` or a control character, is appended as `["name"]`
+/// with JSON escapes instead, so that no two locations share a path.
 pub fn property_path(path: &str, name: &str) -> String {
     let plain = !name.is_empty()
         && !name

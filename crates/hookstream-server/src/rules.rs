@@ -354,10 +354,10 @@ fn check_rules_beside_schema(
     }
 }
 
-/// Returns the paths of the body that have a schema violation, each with
-/// every path above it: `filter_rules[0].op` also marks `filter_rules[0]`
-/// and `filter_rules`. The runtime quotes property names that contain `.`
-/// or `[`, so a prefix cut at one of them never names another property.
+/// Returns the body paths that have a schema violation, with every path
+/// above each: `filter_rules[0].op` also marks `filter_rules[0]` and
+/// `filter_rules`. Property names that contain `.` or `[` are quoted in
+/// paths, so a prefix cut at one of them never names another property.
 fn broken_paths(violations: &[Violation]) -> HashSet<&str> {
     let mut paths = HashSet::new();
     for violation in violations {
