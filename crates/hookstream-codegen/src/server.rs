@@ -207,18 +207,14 @@ impl OperationCode {
         let mut errors = Vec::new();
         let name = pascal(&operation.id);
         let method_ident = field_ident(&operation.id);
-        let rejected_ident = format_ident!(
-            "{}_rejected",
-            method_ident.to_string().trim_start_matches("r#")
-        );
-        let invalid_ident = format_ident!(
-            "{}_invalid",
-            method_ident.to_string().trim_start_matches("r#")
-        );
-        let handler_ident = format_ident!(
-            "handle_{}",
-            method_ident.to_string().trim_start_matches("r#")
-        );
+        // The method's name without `r#`, to build the names derived from it.
+        let method = method_ident
+            .to_string()
+            .trim_start_matches("r#")
+            .to_string();
+        let rejected_ident = format_ident!("{method}_rejected");
+        let invalid_ident = format_ident!("{method}_invalid");
+        let handler_ident = format_ident!("handle_{method}");
         let response_ident = format_ident!("{name}Response");
         let params_ident = format_ident!("{name}Params");
         let constant = operation.id.to_shouty_snake_case();
@@ -304,8 +300,7 @@ impl OperationCode {
         };
         let rejected_doc = format!(
             " Builds the response to a request for `{}` that the router rejected before calling [`Self::{}`]: invalid input, missing or rejected credentials, an unsupported media type or a body over [`Self::MAX_BODY_BYTES`].",
-            operation.id,
-            method_ident.to_string().trim_start_matches("r#"),
+            operation.id, method,
         );
         // An operation without credentials, parameters or a body cannot be
         // rejected, so it gets no `*_rejected` method.
@@ -361,8 +356,6 @@ impl OperationCode {
             quote! { params: Option<#params_ident>, }
         };
         let invalid_method = if body.is_some() {
-            let method = method_ident.to_string();
-            let method = method.trim_start_matches("r#");
             let arguments = if params.is_empty() {
                 " `body` is `Some` whenever the body is JSON."
             } else {
