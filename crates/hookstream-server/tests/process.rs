@@ -98,10 +98,23 @@ impl ServerProcess {
     }
 
     /// Returns the JSON that a seeding `serve` printed on stdout.
+    ///
+    /// It waits, because stdout and stderr have separate reader threads.
+    /// The stderr reader can store the "started" line before the stdout
+    /// reader stores the credentials, which the server prints first.
     fn seed_output(&self) -> Value {
-        let line = self.stdout.lock().expect("stdout lines").first().cloned();
-        let line = line.expect("serve on a new database prints its credentials");
-        serde_json::from_str(&line).expect("the credentials are JSON")
+        let deadline = Instant::now() + PROCESS_TIMEOUT;
+        loop {
+            let line = self.stdout.lock().expect("stdout lines").first().cloned();
+            if let Some(line) = line {
+                return serde_json::from_str(&line).expect("the credentials are JSON");
+            }
+            assert!(
+                Instant::now() < deadline,
+                "serve on a new database printed no credentials within {PROCESS_TIMEOUT:?}"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
 
     /// Waits for the process to exit and returns its status.
