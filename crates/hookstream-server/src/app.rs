@@ -204,7 +204,10 @@ async fn serve_with_grace(
     http.timer(hyper_util::rt::TokioTimer::new())
         .header_read_timeout(HEADER_READ_TIMEOUT);
     let connections = hyper_util::server::graceful::GracefulShutdown::new();
-    let pending_timer = tokio::spawn(keep_timer_pending());
+    // Dropping the set, when this function returns or its future is
+    // dropped, stops the timer task.
+    let mut pending_timer = tokio::task::JoinSet::new();
+    pending_timer.spawn(keep_timer_pending());
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -235,7 +238,6 @@ async fn serve_with_grace(
     // Closing the listener refuses new connections while the open ones
     // finish the request they are serving.
     drop(listener);
-    pending_timer.abort();
     tokio::select! {
         () = connections.shutdown() => {}
         () = tokio::time::sleep(grace) => {
@@ -253,7 +255,8 @@ async fn serve_with_grace(
 /// Each request starts three timeouts: header read, body read and the
 /// whole request. When a new timer is due before every pending timer, tokio
 /// 1.54 wakes the worker thread that waits on the time driver, so that it
-/// sees the earlier deadline (<https://github.com/tokio-rs/tokio/issues/5207>).
+/// computes its wake-up time again
+/// (<https://github.com/tokio-rs/tokio/issues/5207>).
 /// A timer that is always due within [`PENDING_TIMER_PERIOD`] comes before
 /// every request's timeouts, so they wake no thread. BENCHMARKS.md records
 /// the system calls that this saves. The cost is one wake-up per second
@@ -357,5 +360,24 @@ mod tests {
         let result = tokio::time::timeout(Duration::from_secs(5), server.task).await;
         let served = result.expect("serve returns without waiting for the grace period");
         assert!(served.expect("join the server task").is_ok());
+    }
+
+    #[tokio::test]
+    async fn dropped_server_stops_its_timer() {
+        let server = start(Duration::from_secs(60)).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let metrics = tokio::runtime::Handle::current().metrics();
+        assert_eq!(metrics.num_alive_tasks(), 2, "the server and its timer run");
+
+        server.task.abort();
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while metrics.num_alive_tasks() > 0 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{} tasks still run after the server was dropped",
+                metrics.num_alive_tasks()
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     }
 }
