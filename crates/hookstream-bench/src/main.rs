@@ -206,7 +206,7 @@ fn all(args: AllArgs) -> Result<ExitCode> {
         (Duration::from_secs(1), Duration::from_millis(200), 1)
     } else {
         (
-            seconds(args.duration, "--duration")?,
+            measured_seconds(args.duration, "--duration")?,
             seconds(args.warmup, "--warmup")?,
             args.rounds,
         )
@@ -280,6 +280,9 @@ fn build_server(bench_binary: &Path) -> Result<PathBuf> {
 
 fn load_command(args: &LoadArgs) -> Result<ExitCode> {
     require_loopback(args.address)?;
+    if args.concurrency == 0 {
+        bail!("--concurrency must be at least 1 request in flight");
+    }
     let target = Target {
         address: args.address,
         path: format!("/v1/connections/{}", args.connection_id),
@@ -289,7 +292,7 @@ fn load_command(args: &LoadArgs) -> Result<ExitCode> {
     let plan = Plan {
         concurrency: args.concurrency,
         warmup: seconds(args.warmup, "--warmup")?,
-        duration: seconds(args.duration, "--duration")?,
+        duration: measured_seconds(args.duration, "--duration")?,
     };
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let summary = runtime.block_on(load::run(&target, plan));
@@ -355,7 +358,7 @@ fn direct(args: &DirectArgs) -> Result<ExitCode> {
         &tenant,
         &seeded.connection_id,
         seconds(args.warmup, "--warmup")?,
-        seconds(args.duration, "--duration")?,
+        measured_seconds(args.duration, "--duration")?,
     );
     println!(
         "{} updates, {:.0} per second, p50 {:.3} ms, p99 {:.3} ms, {} errors",
@@ -379,6 +382,15 @@ fn require_loopback(address: SocketAddr) -> Result<()> {
         bail!("{address} is not a loopback address; use 127.0.0.1 or [::1]");
     }
     Ok(())
+}
+
+/// Converts a measured time in seconds, which must be more than zero.
+fn measured_seconds(value: f64, option: &str) -> Result<Duration> {
+    let duration = seconds(value, option)?;
+    if duration.is_zero() {
+        bail!("{option} must be more than 0 seconds, because a 0 s load measures nothing");
+    }
+    Ok(duration)
 }
 
 fn seconds(value: f64, option: &str) -> Result<Duration> {

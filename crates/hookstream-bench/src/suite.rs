@@ -79,6 +79,9 @@ pub fn run(options: &Options) -> Result<Report> {
     if options.levels.is_empty() || options.rounds == 0 {
         bail!("the run needs at least one load level and one round");
     }
+    if options.levels.contains(&0) {
+        bail!("every load level must be at least 1 request in flight; remove 0 from --levels");
+    }
     std::fs::create_dir_all(&options.work_dir)
         .with_context(|| format!("cannot create {}", options.work_dir.display()))?;
     let directory = tempfile::Builder::new()
