@@ -150,28 +150,29 @@ start_server a "$1"
 start_server b "$2"
 echo "A: $1"
 echo "B: $2"
-: >"$out/rounds.txt"
+: >"$out/ratios.txt"
 for round in $(seq "$ROUNDS"); do
     load_server a
     load_server b
-    read -r a_rate a_p99 <"$out/a.result"
-    read -r b_rate b_p99 <"$out/b.result"
-    echo "$a_rate $a_p99 $b_rate $b_p99" >>"$out/rounds.txt"
-    python3 -c '
+    # Prints the round and appends its two ratios to ratios.txt.
+    python3 - "$round" "$out" <<'PY'
 import sys
-round_number, a_rate, a_p99, b_rate, b_p99 = sys.argv[1:]
-print(f"round {round_number}: A {a_rate} req/s, p99 {a_p99} ms; B {b_rate} req/s, p99 {b_p99} ms;"
-      f" A/B req/s {float(a_rate) / float(b_rate):.3f}, p99 {float(a_p99) / float(b_p99):.3f}")
-' "$round" "$a_rate" "$a_p99" "$b_rate" "$b_p99"
+round_number, out = sys.argv[1:]
+a_rate, a_p99 = map(float, open(f"{out}/a.result").read().split())
+b_rate, b_p99 = map(float, open(f"{out}/b.result").read().split())
+rate_ratio, p99_ratio = a_rate / b_rate, a_p99 / b_p99
+print(f"round {round_number}: A {a_rate:.0f} req/s, p99 {a_p99:.3f} ms;"
+      f" B {b_rate:.0f} req/s, p99 {b_p99:.3f} ms;"
+      f" A/B req/s {rate_ratio:.3f}, p99 {p99_ratio:.3f}")
+with open(f"{out}/ratios.txt", "a") as ratios:
+    ratios.write(f"{rate_ratio} {p99_ratio}\n")
+PY
 done
-python3 - "$out/rounds.txt" <<'PY'
+python3 - "$out/ratios.txt" <<'PY'
 import statistics, sys
-rate_ratios, p99_ratios = [], []
-for line in open(sys.argv[1]):
-    a_rate, a_p99, b_rate, b_p99 = map(float, line.split())
-    rate_ratios.append(a_rate / b_rate)
-    p99_ratios.append(a_p99 / b_p99)
-print(f"median over {len(rate_ratios)} rounds: A/B req/s {statistics.median(rate_ratios):.3f},"
-      f" p99 {statistics.median(p99_ratios):.3f}")
+rows = [tuple(map(float, line.split())) for line in open(sys.argv[1])]
+rate_median = statistics.median(row[0] for row in rows)
+p99_median = statistics.median(row[1] for row in rows)
+print(f"median over {len(rows)} rounds: A/B req/s {rate_median:.3f}, p99 {p99_median:.3f}")
 PY
 echo "databases and logs are in $out"
